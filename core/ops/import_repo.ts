@@ -1,0 +1,52 @@
+/**
+ * `pvr import`: an export tarball becomes the committed state.
+ *
+ * @module
+ */
+
+import { absolutePath } from "../repo/global_config.ts";
+import { commitStaged, readExport } from "../archive/import.ts";
+import type { State } from "../model/state.ts";
+import { withWriteLock } from "../repo/transaction.ts";
+import { openRepo, type RepoOptions } from "./common.ts";
+
+/** Options for {@link importRepo}. */
+export interface ImportRepoOptions extends RepoOptions {
+  /** The tarball: a path (relative to `dir`) or a byte stream; plain or gzip. */
+  input: string | ReadableStream<Uint8Array>;
+}
+
+/** What {@link importRepo} did. */
+export interface ImportRepoResult {
+  /** Objects added to the store. */
+  objects: number;
+  /** The new committed state. */
+  state: State;
+}
+
+/**
+ * Reads the whole archive into `.pvr/tmp` first — every entry checked (no absolute,
+ * `..`, link or device entries), every object verified against its name, the state
+ * validated and every object it references present — and only then moves the objects
+ * into the store and switches `.pvr/json` (replaced wholesale, as the Go pvr does). A
+ * bad archive changes nothing. The working tree is not touched: run checkout.
+ *
+ * Permissions: read, write.
+ */
+export async function importRepo(opts: ImportRepoOptions): Promise<ImportRepoResult> {
+  const repo = await openRepo(opts);
+  return await withWriteLock(repo, opts, async () => {
+    const staging = await Deno.makeTempDir({ dir: await repo.tmpDir(), prefix: "import-" });
+    try {
+      const source = typeof opts.input === "string"
+        ? absolutePath(opts.input, opts.dir)
+        : opts.input;
+      const { state, objects } = await readExport(source, staging, { existing: repo.store });
+      const added = await commitStaged(objects, staging, repo.store);
+      await repo.writePristine(state);
+      return { objects: added, state };
+    } finally {
+      await Deno.remove(staging, { recursive: true }).catch(() => {});
+    }
+  });
+}

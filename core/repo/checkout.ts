@@ -1,0 +1,292 @@
+/**
+ * Writing a state into the working tree (spec §5.7), atomically per file and
+ * journalled as a whole.
+ *
+ * Every file is first built in `.pvr/tmp/` and renamed over its target, so a reader
+ * never sees a half-written file. The whole checkout is recorded in `.pvr/journal`
+ * first; a killed checkout is finished by the next command (see transaction.ts).
+ *
+ * Differences from the Go pvr: no file is written outside the repo (keys are validated
+ * and no parent directory may be a symlink); blobs are verified before use; files that
+ * are already right (per the stat cache) are not rewritten; the shared blob is not
+ * chmod'ed by hardlink mode (the store keeps objects read-only).
+ *
+ * @module
+ */
+
+import { PvrError } from "../errors.ts";
+import { canonicalJson } from "../model/canonical.ts";
+import { goMarshalIndent } from "../model/go_json.ts";
+import type { JsonValue } from "../model/json_value.ts";
+import { validateStateKey } from "../model/paths.ts";
+import { isInlineJson, type State } from "../model/state.ts";
+import { placeFile, type PlaceMethod } from "../../native/place_file.ts";
+import { syncPaths } from "../../native/durability.ts";
+import type { Repo } from "./repo.ts";
+import type { StatCache } from "./stat_cache.ts";
+import { clearJournal, type Journal, writeJournal } from "./journal.ts";
+
+/** Options for {@link checkoutState}. */
+export interface CheckoutStateOptions {
+  /** Hardlink blobs from the store instead of copying them (JSON is written canonically). */
+  hardlink?: boolean;
+  /** Write inline JSON canonically instead of 4-space indented. */
+  canonical?: boolean;
+  /** The stat cache (to skip files that are already right, and to record new ones). */
+  cache: StatCache;
+  /** Tracked keys to delete from the tree when their file still has the old content. */
+  remove?: string[];
+}
+
+/** What a checkout did. */
+export interface CheckoutStateResult {
+  /** Files written, by how: inline JSON, or a blob placed by hardlink, reflink or copy. */
+  written: Record<"inline" | PlaceMethod, number>;
+  /** Files that already had the right content. */
+  unchanged: number;
+  /** Files removed because they left the state. */
+  removed: string[];
+}
+
+let tmpCounter = 0;
+function tmpName(tmpDir: string): string {
+  return `${tmpDir}/co.${Deno.pid}.${Date.now().toString(36)}.${(tmpCounter++).toString(36)}`;
+}
+
+/** The text of an inline JSON file as checkout writes it. */
+export function inlineFileText(value: JsonValue, canonical: boolean): string {
+  return canonical ? canonicalJson(value) : goMarshalIndent(value, "", "    ", { numbers: "text" });
+}
+
+/**
+ * Makes sure every parent directory of `key` is a real directory inside the repo
+ * (creating missing ones) — never a symlink, never a file.
+ */
+function ensureParents(root: string, key: string, checked: Set<string>, create = true): void {
+  const segs = key.split("/");
+  let rel = "";
+  for (let i = 0; i < segs.length - 1; i++) {
+    rel = rel ? `${rel}/${segs[i]}` : segs[i];
+    if (checked.has(rel)) continue;
+    const abs = `${root}/${rel}`;
+    let st: Deno.FileInfo | null = null;
+    try {
+      st = Deno.lstatSync(abs);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    if (st === null) {
+      if (!create) return; // checking only: nothing below a missing directory exists
+      Deno.mkdirSync(abs, { mode: 0o755 });
+    } else if (st.isSymlink) {
+      throw new PvrError("UNSAFE_PATH", `refusing to write ${key}: ${rel} is a symbolic link`, {
+        path: key,
+      });
+    } else if (!st.isDirectory) {
+      throw new PvrError("BAD_WORKTREE", `cannot write ${key}: ${rel} is not a directory`, {
+        path: key,
+      });
+    }
+    checked.add(rel);
+  }
+}
+
+function targetIsDirectory(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Places one blob at `tmp`: a trusted object (verified before, per the stat cache) is
+ * hardlinked, reflinked or copied directly; an untrusted one is copied through the
+ * store, which verifies its hash on the way (and is then trusted).
+ */
+async function placeBlob(
+  repo: Repo,
+  sha: string,
+  tmp: string,
+  hardlink: boolean,
+  cache: StatCache,
+): Promise<PlaceMethod> {
+  const objPath = repo.store.pathOf(sha);
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.stat(objPath);
+  } catch {
+    throw new PvrError("OBJECT_MISSING", `object ${sha} is missing from ${repo.store.location}`);
+  }
+  if (!cache.objectTrusted(sha, st)) {
+    if (hardlink) {
+      const v = await repo.store.verify(sha);
+      if (v !== "ok") {
+        throw new PvrError(
+          v === "missing" ? "OBJECT_MISSING" : "OBJECT_CORRUPT",
+          `object ${sha} is ${v}`,
+        );
+      }
+      cache.recordObject(sha, st);
+    } else {
+      await repo.store.copyTo(sha, tmp, 0o644);
+      cache.recordObject(sha, st);
+      return "copy";
+    }
+  }
+  return await placeFile(objPath, tmp, hardlink ? "hardlink" : "auto", { mode: 0o644 });
+}
+
+/** Writes `state` into the repo's working tree. The caller holds the repo lock. */
+export async function checkoutState(
+  repo: Repo,
+  state: State,
+  opts: CheckoutStateOptions,
+): Promise<CheckoutStateResult> {
+  const hardlink = !!opts.hardlink;
+  const canonical = !!opts.canonical || hardlink;
+  const keys = [...state.keys()].filter((k) => k !== "#spec");
+  for (const key of keys) validateStateKey(key);
+  preflight(repo, state, keys, hardlink, opts.cache);
+  const journal: Journal = { op: "checkout", hardlink, canonical, remove: opts.remove ?? [] };
+  await writeJournal(repo.paths, journal);
+  try {
+    return await writeState(repo, state, keys, journal, opts.cache);
+  } catch (err) {
+    // A checkout that failed (rather than being killed) is reported, not replayed by
+    // every later command: a kept journal would make status, fsck, ... fail the same way.
+    await clearJournal(repo.paths).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * True when the working file of blob `key` already holds `sha` (per the stat cache)
+ * and, in hardlink mode, is the store's inode.
+ */
+function alreadyRight(
+  repo: Repo,
+  key: string,
+  sha: string,
+  hardlink: boolean,
+  cache: StatCache,
+): boolean {
+  const current = lstatOrNull(`${repo.dir}/${key}`);
+  if (!current || !current.isFile || cache.lookupFile(key, current) !== sha) return false;
+  return !hardlink || current.ino === lstatOrNull(repo.store.pathOf(sha))?.ino;
+}
+
+/**
+ * Refuses a checkout that would fail part-way, before anything is written: a parent
+ * directory that is a symlink or a file, a directory where a file goes, an object to
+ * place that is not in the store.
+ */
+function preflight(
+  repo: Repo,
+  state: State,
+  keys: string[],
+  hardlink: boolean,
+  cache: StatCache,
+): void {
+  const checked = new Set<string>();
+  for (const key of keys) {
+    ensureParents(repo.dir, key, checked, false);
+    if (targetIsDirectory(`${repo.dir}/${key}`)) {
+      throw new PvrError("BAD_WORKTREE", `cannot check out ${key}: a directory is in the way`, {
+        path: key,
+      });
+    }
+    const value = state.get(key)!;
+    if (isInlineJson(key, value)) continue;
+    const sha = (value as string).toLowerCase();
+    if (alreadyRight(repo, key, sha, hardlink, cache)) continue;
+    if (lstatOrNull(repo.store.pathOf(sha)) === null) {
+      throw new PvrError("OBJECT_MISSING", `object ${sha} is missing from ${repo.store.location}`, {
+        path: key,
+      });
+    }
+  }
+}
+
+/** The writing part of {@link checkoutState} (the journal is in place). */
+async function writeState(
+  repo: Repo,
+  state: State,
+  keys: string[],
+  journal: Journal,
+  cache: StatCache,
+): Promise<CheckoutStateResult> {
+  const { hardlink, canonical } = journal;
+  const tmpDir = await repo.tmpDir();
+  const result: CheckoutStateResult = {
+    written: { inline: 0, hardlink: 0, reflink: 0, copy: 0 },
+    unchanged: 0,
+    removed: [],
+  };
+  const checked = new Set<string>();
+  const written: string[] = [];
+
+  for (const key of keys) {
+    const value = state.get(key)!;
+    const target = `${repo.dir}/${key}`;
+    ensureParents(repo.dir, key, checked);
+    if (targetIsDirectory(target)) {
+      throw new PvrError("BAD_WORKTREE", `cannot check out ${key}: a directory is in the way`, {
+        path: key,
+      });
+    }
+    const tmp = tmpName(tmpDir);
+    try {
+      if (isInlineJson(key, value)) {
+        await Deno.writeTextFile(tmp, inlineFileText(value, canonical), { mode: 0o644 });
+        await Deno.rename(tmp, target);
+        written.push(target);
+        result.written.inline++;
+        continue;
+      }
+      const sha = (value as string).toLowerCase();
+      if (alreadyRight(repo, key, sha, hardlink, cache)) {
+        result.unchanged++;
+        continue;
+      }
+      const method = await placeBlob(repo, sha, tmp, hardlink, cache);
+      await Deno.rename(tmp, target);
+      written.push(target);
+      result.written[method]++;
+      const st = Deno.statSync(target);
+      cache.recordFile(key, st, sha);
+    } catch (err) {
+      await Deno.remove(tmp).catch(() => {});
+      throw err;
+    }
+  }
+
+  for (const key of journal.remove) {
+    if (state.has(key)) continue;
+    validateStateKey(key);
+    const target = `${repo.dir}/${key}`;
+    const st = lstatOrNull(target);
+    if (!st || !st.isFile) continue;
+    // Only a file pvr saw last time, unchanged since, whose bytes are safe in the store.
+    const sha = cache.lookupFile(key, st);
+    if (sha !== undefined && await repo.store.has(sha)) {
+      await Deno.remove(target);
+      cache.forgetFile(key);
+      result.removed.push(key);
+    }
+  }
+
+  // Everything in place must be on disk before the journal goes away.
+  const dirs = new Set(written.map((p) => p.slice(0, p.lastIndexOf("/"))));
+  await syncPaths(repo.dir, written, [...dirs]);
+  await clearJournal(repo.paths);
+  return result;
+}
+
+function lstatOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Computing the working state (spec §3.3): walk the tree, inline tracked `.json` files,
+ * hash tracked raw files (through the stat cache), list untracked paths.
+ *
+ * @module
+ */
+
+import { PvrError } from "../errors.ts";
+import { parseJson } from "../model/json_parse.ts";
+import { compareCodePoints } from "../model/canonical.ts";
+import { isIgnoredWalkPath } from "../model/paths.ts";
+import { isInlineJson, type State } from "../model/state.ts";
+import { sha256File } from "../store/hash.ts";
+import type { Repo } from "./repo.ts";
+import type { StatCache } from "./stat_cache.ts";
+
+/** A tracked raw (blob) file of the working tree. */
+export interface RawFile {
+  /** Absolute path. */
+  path: string;
+  sha: string;
+  size: number;
+}
+
+/** The working state and what the walk found. */
+export interface WorkingState {
+  /** `#spec` plus every tracked key present in the tree. */
+  state: State;
+  /** Untracked paths, sorted by code point. */
+  untracked: string[];
+  /** Tracked raw files present in the tree. */
+  raw: Map<string, RawFile>;
+  /** Files hashed (not served by the stat cache) during this computation. */
+  hashed: number;
+}
+
+/** Options for {@link computeWorkingState}. */
+export interface WorkingStateOptions {
+  /** The stat cache to consult and update. */
+  cache: StatCache;
+  /**
+   * Store the bytes of raw files that have to be hashed into the repo's object store
+   * while hashing them (one read per file; used by commit).
+   */
+  storeObjects?: boolean;
+  /** Extra tracked paths (e.g. files being added), with their ForceObject flag. */
+  extra?: ReadonlyMap<string, boolean>;
+}
+
+/** A walked non-directory entry. */
+export interface WalkEntry {
+  /** Slash-separated path relative to the root. */
+  key: string;
+  /** Absolute path. */
+  path: string;
+  isSymlink: boolean;
+  isFile: boolean;
+}
+
+/**
+ * Walks `root` in code-point order (directories are not followed through symlinks;
+ * top-level `.pvr` and `.pv` are skipped; unreadable directories are skipped) and
+ * yields every non-directory entry.
+ */
+export function* walkTree(root: string, skipDir?: string): Generator<WalkEntry> {
+  const stack: string[] = [""];
+  while (stack.length > 0) {
+    const rel = stack.pop()!;
+    const abs = rel ? `${root}/${rel}` : root;
+    if (skipDir && abs === skipDir) continue;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = Array.from(Deno.readDirSync(abs));
+    } catch {
+      continue;
+    }
+    entries.sort((a, b) => compareCodePoints(a.name, b.name));
+    const dirs: string[] = [];
+    for (const e of entries) {
+      const key = rel ? `${rel}/${e.name}` : e.name;
+      if (!rel && isIgnoredWalkPath(key)) continue;
+      if (e.isDirectory) dirs.push(key);
+      else yield { key, path: `${root}/${key}`, isSymlink: e.isSymlink, isFile: e.isFile };
+    }
+    for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i]);
+  }
+}
+
+function statTarget(entry: WalkEntry): Deno.FileInfo {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(entry.path);
+  } catch (err) {
+    if (entry.isSymlink && err instanceof Deno.errors.NotFound) {
+      throw new PvrError("BAD_WORKTREE", `${entry.key} is a dangling symbolic link`, {
+        path: entry.key,
+      });
+    }
+    throw new PvrError("BAD_WORKTREE", `cannot stat ${entry.key}: ${(err as Error).message}`, {
+      cause: err,
+      path: entry.key,
+    });
+  }
+  if (!st.isFile) {
+    throw new PvrError("BAD_WORKTREE", `${entry.key} is not a regular file`, { path: entry.key });
+  }
+  return st;
+}
+
+/** Computes the working state of `repo`. */
+export async function computeWorkingState(
+  repo: Repo,
+  opts: WorkingStateOptions,
+): Promise<WorkingState> {
+  const pristine = repo.pristine;
+  const state: State = new Map();
+  state.set("#spec", repo.spec);
+  const untracked: string[] = [];
+  const raw = new Map<string, RawFile>();
+  let hashed = 0;
+  const objectsDir = repo.store.location;
+  const skipDir = objectsDir.startsWith(repo.dir + "/") ? objectsDir : undefined;
+
+  for (const entry of walkTree(repo.dir, skipDir)) {
+    const { key } = entry;
+    const added = repo.added.get(key);
+    const extraForce = opts.extra?.get(key);
+    const tracked = (key !== "#spec" && pristine.has(key)) || added !== undefined ||
+      extraForce !== undefined;
+    if (!tracked) {
+      untracked.push(key);
+      continue;
+    }
+    const force = (added?.ForceObject ?? false) || (extraForce ?? false);
+    const st = statTarget(entry);
+    if (isInlineJson(key, pristine.get(key), force)) {
+      const bytes = await Deno.readFile(entry.path);
+      state.set(key, parseJson(bytes, key));
+      continue;
+    }
+    let sha = opts.cache.lookupFile(key, st);
+    if (sha === undefined) {
+      hashed++;
+      if (opts.storeObjects) {
+        sha = (await repo.store.putFile(entry.path)).sha;
+      } else {
+        sha = (await sha256File(entry.path)).sha;
+      }
+      opts.cache.recordFile(key, st, sha);
+    }
+    state.set(key, sha);
+    raw.set(key, { path: entry.path, sha, size: st.size });
+  }
+  untracked.sort(compareCodePoints);
+  return { state, untracked, raw, hashed };
+}

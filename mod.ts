@@ -1,0 +1,66 @@
+/**
+ * pvr as a library: the same operations the `pvr` command line runs, for other Deno
+ * scripts. Each takes one options object and returns a result object; none prints or
+ * exits. Failures are {@link PvrError}s with a machine-readable `code`.
+ *
+ * Permissions: `--allow-read --allow-write` for repository operations (plus
+ * `--allow-env` to find `~/.pvr` through {@link resolveConfigDir}, and optionally
+ * `--allow-ffi` for reflink checkouts).
+ *
+ * @example
+ * ```ts
+ * import { add, commit, init, resolveConfigDir, status } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const configDir = resolveConfigDir(Deno.env.toObject(), dir);
+ * await init({ dir, configDir });
+ * await Deno.writeTextFile(`${dir}/hello.txt`, "hello\n");
+ * await add({ dir, configDir });
+ * await commit({ dir, configDir, message: "first" });
+ * console.log(await status({ dir, configDir })); // nothing changed
+ * ```
+ *
+ * @module
+ */
+
+export { init, type InitOptions, type InitResult } from "./core/ops/init.ts";
+export { add, type AddOptions, type AddResult } from "./core/ops/add.ts";
+export { status, type StatusOptions, type StatusResult } from "./core/ops/status.ts";
+export { diff, type DiffOptions, type DiffResult } from "./core/ops/diff.ts";
+export {
+  commit,
+  type CommitOptions,
+  type CommitResult,
+  type CommittedFile,
+} from "./core/ops/commit.ts";
+export { json, type JsonOptions, type JsonResult } from "./core/ops/json.ts";
+export { checkout, type CheckoutOptions, type CheckoutResult } from "./core/ops/checkout.ts";
+export { get, type GetOptions, type GetResult, merge } from "./core/ops/get.ts";
+export { clone, type CloneOptions, type CloneResult } from "./core/ops/clone.ts";
+export { put, type PutOptions, type PutResult } from "./core/ops/put.ts";
+export {
+  exportRepo,
+  type ExportRepoOptions,
+  type ExportRepoResult,
+} from "./core/ops/export_repo.ts";
+export {
+  importRepo,
+  type ImportRepoOptions,
+  type ImportRepoResult,
+} from "./core/ops/import_repo.ts";
+export { deploy, type DeployOptions, type DeployResult } from "./core/ops/deploy.ts";
+export { fsck, type FsckOptions, type FsckProblem, type FsckResult } from "./core/ops/fsck.ts";
+export {
+  globalConfig,
+  type GlobalConfigOptions,
+  type GlobalConfigResult,
+} from "./core/ops/global_config.ts";
+export type { RepoOptions } from "./core/ops/common.ts";
+export { resolveConfigDir } from "./core/repo/global_config.ts";
+export { EXIT_CODES, exitCodeFor, PvrError, type PvrErrorCode } from "./core/errors.ts";
+export { canonicalJson } from "./core/model/canonical.ts";
+export { parseJson } from "./core/model/json_parse.ts";
+export { JsonNumber, type JsonObject, type JsonValue } from "./core/model/json_value.ts";
+export type { State } from "./core/model/state.ts";
+export { runCli } from "./commands/cli.ts";
+export { VERSION } from "./core/version.ts";

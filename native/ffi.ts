@@ -1,0 +1,243 @@
+/**
+ * Optional libc calls through Deno FFI, for what Deno has no API for: cloning a file's
+ * extents (a "reflink": FICLONE on Linux, `clonefile` on macOS).
+ *
+ * The library is opened lazily on the first call, with only the few symbols used, and
+ * the outcome is cached. Anything that goes wrong while loading means "not available"
+ * and callers fall back to a plain copy; it is never a crash:
+ *
+ * - `PVR_NO_FFI=1` in the environment turns FFI off (checked on every call);
+ * - without `--allow-ffi` (or with a permission that would have to be prompted for) it
+ *   is off, and no prompt is shown;
+ * - a missing or odd libc, or an OS other than Linux and macOS, turns it off.
+ *
+ * @module
+ */
+
+/** `ioctl` request FICLONE = _IOW(0x94, 9, int): clone all of a file's extents. */
+const FICLONE = 0x40049409n;
+
+// open(2) flags, identical on Linux x86_64 and aarch64 (the generic ABI).
+const O_RDONLY = 0;
+const O_WRONLY = 0o1;
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+const O_CLOEXEC = 0o2000000;
+
+const LINUX_SYMBOLS = {
+  // int open(const char *path, int flags, ... /* mode_t mode */)
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
+  // int ioctl(int fd, unsigned long request, ... /* int src_fd */)
+  ioctl: { parameters: ["i32", "u64", "i32"], result: "i32" },
+  // int syncfs(int fd)
+  syncfs: { parameters: ["i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+const DARWIN_SYMBOLS = {
+  // int clonefile(const char *src, const char *dst, uint32_t flags)
+  clonefile: { parameters: ["buffer", "buffer", "u32"], result: "i32" },
+  // void sync(void)
+  sync: { parameters: [], result: "void" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Libc =
+  | { os: "linux"; fn: Deno.DynamicLibrary<typeof LINUX_SYMBOLS>["symbols"] }
+  | { os: "darwin"; fn: Deno.DynamicLibrary<typeof DARWIN_SYMBOLS>["symbols"] };
+
+/** undefined: not tried yet; null: tried and not available. */
+let cached: Libc | null | undefined;
+let unavailableReason = "";
+
+/**
+ * True when the libc fast paths can be used in this process: FFI is allowed, not
+ * turned off by `PVR_NO_FFI=1`, and libc loaded. Loads libc on the first call.
+ *
+ * Needs `--allow-ffi` (without it the answer is false); reads `PVR_NO_FFI` when
+ * `--allow-env` allows it.
+ *
+ * @example
+ * ```ts
+ * if (!ffiAvailable()) console.error(`no reflink: ${ffiUnavailableReason()}`);
+ * ```
+ */
+export function ffiAvailable(): boolean {
+  return libc() !== null;
+}
+
+/**
+ * Why {@link ffiAvailable} is false (empty when it is true or was not asked yet).
+ *
+ * Needs no permissions.
+ */
+export function ffiUnavailableReason(): string {
+  if (ffiDisabledByEnv()) return "PVR_NO_FFI=1";
+  return cached === null ? unavailableReason : "";
+}
+
+/**
+ * Clones `src` to a new file `dst` sharing the same extents (copy-on-write), when the
+ * file system supports it (btrfs, XFS with reflink, bcachefs, APFS, ...).
+ *
+ * `dst` must not exist; it is created (mode 0o666 minus the umask on Linux; the mode of
+ * `src` on macOS). Returns true when the clone succeeded. Returns false, leaving no
+ * `dst` behind that it created, when cloning is not possible for any reason: not
+ * supported by the file system (EOPNOTSUPP), files on different file systems (EXDEV),
+ * EINVAL, FFI not available, `dst` already existing, `src` unreadable, ... Callers fall
+ * back to a copy, which reports the real error if there is one.
+ *
+ * Synchronous: a clone is a metadata operation.
+ *
+ * Needs `--allow-ffi` (false without it), and read access to `src` and write access to
+ * the directory of `dst` at the OS level (FFI bypasses Deno's path permissions).
+ *
+ * @example
+ * ```ts
+ * if (!reflinkFile("/objs/ab12…", "/repo/.rootfs.img.tmp")) {
+ *   await Deno.copyFile("/objs/ab12…", "/repo/.rootfs.img.tmp");
+ * }
+ * ```
+ */
+export function reflinkFile(src: string, dst: string): boolean {
+  const lib = libc();
+  if (lib === null) return false;
+  const srcC = cString(src);
+  const dstC = cString(dst);
+  if (srcC === null || dstC === null) return false;
+  try {
+    if (lib.os === "darwin") return lib.fn.clonefile(srcC, dstC, 0) === 0;
+    return ficlone(lib.fn, srcC, dstC, dst);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Flushes every dirty file of the file system that holds `path` to stable storage in
+ * one call (`syncfs(2)` on Linux; `sync(2)` on macOS). One call instead of an fsync per
+ * file is what lets a checkout of thousands of files be durable and fast.
+ *
+ * Returns false (nothing done) when FFI is not available or the call failed; callers
+ * then fsync the files they wrote one by one.
+ *
+ * Needs `--allow-ffi` (false without it).
+ */
+export function syncFileSystem(path: string): boolean {
+  const lib = libc();
+  if (lib === null) return false;
+  try {
+    if (lib.os === "darwin") {
+      lib.fn.sync();
+      return true;
+    }
+    const pathC = cString(path);
+    if (pathC === null) return false;
+    const fd = lib.fn.open(pathC, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) return false;
+    try {
+      return lib.fn.syncfs(fd) === 0;
+    } finally {
+      lib.fn.close(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+function ficlone(
+  fn: Deno.DynamicLibrary<typeof LINUX_SYMBOLS>["symbols"],
+  srcC: Uint8Array<ArrayBuffer>,
+  dstC: Uint8Array<ArrayBuffer>,
+  dst: string,
+): boolean {
+  const srcFd = fn.open(srcC, O_RDONLY | O_CLOEXEC, 0);
+  if (srcFd < 0) return false;
+  try {
+    const dstFd = fn.open(dstC, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666);
+    if (dstFd < 0) return false; // includes EEXIST: never write through an existing file
+    let cloned = false;
+    try {
+      cloned = fn.ioctl(dstFd, FICLONE, srcFd) === 0;
+    } finally {
+      fn.close(dstFd);
+    }
+    if (!cloned) removeQuietly(dst);
+    return cloned;
+  } finally {
+    fn.close(srcFd);
+  }
+}
+
+function libc(): Libc | null {
+  if (ffiDisabledByEnv()) return null;
+  if (cached === undefined) cached = load();
+  return cached;
+}
+
+function load(): Libc | null {
+  const off = (reason: string): null => {
+    unavailableReason = reason;
+    return null;
+  };
+  try {
+    // dlopen without a granted permission would prompt (or throw NotCapable): ask first.
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+      return off("--allow-ffi not granted");
+    }
+    switch (Deno.build.os) {
+      case "linux": {
+        const fn = openFirst(["libc.so.6", "libc.so"], LINUX_SYMBOLS);
+        return fn ? { os: "linux", fn } : off("libc not found");
+      }
+      case "darwin": {
+        const fn = openFirst(["libSystem.B.dylib", "/usr/lib/libSystem.B.dylib"], DARWIN_SYMBOLS);
+        return fn ? { os: "darwin", fn } : off("libSystem not found");
+      }
+      default:
+        return off(`no reflink support on ${Deno.build.os}`);
+    }
+  } catch (err) {
+    return off(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function openFirst<S extends Deno.ForeignLibraryInterface>(
+  names: readonly string[],
+  symbols: S,
+): Deno.DynamicLibrary<S>["symbols"] | null {
+  for (const name of names) {
+    try {
+      // The library stays open for the life of the process, like libc itself.
+      return Deno.dlopen(name, symbols).symbols;
+    } catch {
+      // try the next name
+    }
+  }
+  return null;
+}
+
+let envReadable: boolean | undefined;
+
+function ffiDisabledByEnv(): boolean {
+  try {
+    envReadable ??= Deno.permissions.querySync({ name: "env", variable: "PVR_NO_FFI" })
+      .state === "granted";
+    return envReadable && Deno.env.get("PVR_NO_FFI") === "1";
+  } catch {
+    return false;
+  }
+}
+
+function cString(s: string): Uint8Array<ArrayBuffer> | null {
+  if (s.includes("\0")) return null;
+  return new TextEncoder().encode(`${s}\0`);
+}
+
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // nothing to clean up
+  }
+}

@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { commitStaged, exportToPath, readExport, writeExport } from "../../../core/archive/mod.ts";
+import { FsObjectStore } from "../../../core/store/fs_store.ts";
+import { canonicalJson } from "../../../core/model/canonical.ts";
+import { isPvrError } from "../../../core/errors.ts";
+import { PANTAVISOR_FIXTURES, withTempDir } from "../../support/temp.ts";
+import {
+  bytes,
+  chunkedStream,
+  collector,
+  concat,
+  exportEntries,
+  gnuTar,
+  rawTar,
+  sha256,
+  stateOf,
+  storeWith,
+} from "./archive_helpers.ts";
+
+const FIXTURE = `${PANTAVISOR_FIXTURES}pvwificonnect.tgz`;
+const FIXTURE_OBJECTS = [
+  "25b1baa45a1ff796001980743878b169b7623c368f55a0a073df893121791929",
+  "3768b42894f3ad1867563c7aa68cb67d8d8ec04f1f27208268750df6d1f6b959",
+  "d9d9845d77d2765575c848fe95be969f989c0687d2055b9f7168105c6e077e3c",
+];
+
+async function sampleExport(dir: string) {
+  const blobs = [bytes("one\n"), bytes("two\n".repeat(300)), new Uint8Array(3 << 20).fill(7)];
+  const { store, shas } = await storeWith(`${dir}/src`, blobs);
+  const state = stateOf({
+    "#spec": "pantavisor-service-system@1",
+    "a/one.txt": shas[0],
+    "a/two.txt": shas[1],
+    "b/big.img": shas[2],
+    "b/config.json": { x: [1, 2.50, "y"] },
+  });
+  return { store, state, shas, blobs };
+}
+
+Deno.test("readExport reads the pvwificonnect fixture: its state and 3 verified objects", async () => {
+  await withTempDir(async (dir) => {
+    const { state, objects } = await readExport(FIXTURE, `${dir}/staging`);
+    assert.equal(state.get("#spec"), "pantavisor-service-system@1");
+    assert.equal(state.get("pvwificonnect/root.squashfs"), FIXTURE_OBJECTS[2]);
+    assert.ok(state.get("_sigs/pvwificonnect.json") instanceof Map);
+    assert.deepEqual([...objects].sort(), FIXTURE_OBJECTS);
+    for (const sha of FIXTURE_OBJECTS) {
+      assert.equal(sha256(await Deno.readFile(`${dir}/staging/${sha}`)), sha);
+    }
+    const names = [];
+    for await (const e of Deno.readDir(`${dir}/staging`)) names.push(e.name);
+    assert.deepEqual(names.sort(), FIXTURE_OBJECTS);
+  });
+});
+
+for (const gzip of [false, true]) {
+  Deno.test(`export then import round-trips the state and objects (gzip: ${gzip})`, async () => {
+    await withTempDir(async (dir) => {
+      const { store, state, shas, blobs } = await sampleExport(dir);
+      const file = `${dir}/x.${gzip ? "tgz" : "tar"}`;
+      await exportToPath(file, { state, store });
+      const r = await readExport(file, `${dir}/staging`);
+      assert.equal(canonicalJson(r.state), canonicalJson(state));
+      assert.deepEqual([...r.objects].sort(), [...shas].sort());
+      for (let i = 0; i < shas.length; i++) {
+        assert.deepEqual(await Deno.readFile(`${dir}/staging/${shas[i]}`), blobs[i]);
+      }
+    });
+  });
+}
+
+Deno.test("gzip is detected by content, not by name", async () => {
+  await withTempDir(async (dir) => {
+    const { store, state } = await sampleExport(dir);
+    await exportToPath(`${dir}/gz.tar`, { state, store, gzip: true });
+    await exportToPath(`${dir}/plain.tgz`, { state, store, gzip: false });
+    for (const name of ["gz.tar", "plain.tgz"]) {
+      const r = await readExport(`${dir}/${name}`, `${dir}/staging-${name}`);
+      assert.equal(canonicalJson(r.state), canonicalJson(state));
+    }
+  });
+});
+
+Deno.test("readExport reads a stream whose chunks split headers and data anywhere", async () => {
+  await withTempDir(async (dir) => {
+    const { store, state, shas } = await sampleExport(dir);
+    for (const gzip of [false, true]) {
+      const out = collector();
+      await writeExport({ state, store, output: out.stream, gzip });
+      const archive = out.bytes();
+      const r = await readExport(
+        chunkedStream(archive, [1, 511, 3, 1000, 7, 65536, 513]),
+        `${dir}/staging-${gzip}`,
+      );
+      assert.equal(canonicalJson(r.state), canonicalJson(state));
+      assert.equal(r.objects.size, shas.length);
+    }
+  });
+});
+
+Deno.test("an archive made by GNU tar with ./ names and directory entries imports", async () => {
+  await withTempDir(async (dir) => {
+    const content = bytes("hello");
+    const sha = sha256(content);
+    await Deno.mkdir(`${dir}/tree/objects`, { recursive: true });
+    await Deno.writeFile(`${dir}/tree/objects/${sha}`, content);
+    await Deno.writeTextFile(`${dir}/tree/json`, JSON.stringify({ "#spec": "x@1", "f": sha }));
+    await gnuTar(["-czf", `${dir}/t.tgz`, "-C", `${dir}/tree`, "."]);
+    const r = await readExport(`${dir}/t.tgz`, `${dir}/staging`);
+    assert.deepEqual([...r.objects], [sha]);
+    assert.equal(r.state.get("f"), sha);
+  });
+});
+
+Deno.test("objects repeated in the archive (as the Go tool writes them) are staged once", async () => {
+  await withTempDir(async (dir) => {
+    const { json, objects } = exportEntries({ "a.bin": "same", "b.bin": "same" });
+    await Deno.writeFile(`${dir}/x.tar`, rawTar(json, ...objects));
+    const r = await readExport(`${dir}/x.tar`, `${dir}/staging`);
+    assert.deepEqual([...r.objects], [sha256("same")]);
+  });
+});
+
+Deno.test("objects in the existing store need not be in the archive and are not staged", async () => {
+  await withTempDir(async (dir) => {
+    const { json, objects, state } = exportEntries({ "a.bin": "in archive", "b.bin": "in store" });
+    const { store } = await storeWith(`${dir}/repo`, [bytes("in store")]);
+    await Deno.writeFile(`${dir}/x.tar`, rawTar(json, objects[0]));
+    const r = await readExport(`${dir}/x.tar`, `${dir}/staging`, { existing: store });
+    assert.deepEqual([...r.objects], [state["a.bin"]]);
+    await Deno.writeFile(`${dir}/y.tar`, rawTar(json, ...objects));
+    const r2 = await readExport(`${dir}/y.tar`, `${dir}/staging2`, { existing: store });
+    assert.deepEqual([...r2.objects], [state["a.bin"]]);
+  });
+});
+
+Deno.test("an object that is neither in the archive nor in the store fails with OBJECT_MISSING naming its key", async () => {
+  await withTempDir(async (dir) => {
+    const { json, objects } = exportEntries({ "a.bin": "here", "lost/b.bin": "gone" });
+    await Deno.writeFile(`${dir}/x.tar`, rawTar(json, objects[0]));
+    const { store } = await storeWith(`${dir}/repo`, []);
+    await assert.rejects(
+      readExport(`${dir}/x.tar`, `${dir}/staging`, { existing: store }),
+      (e) => isPvrError(e, "OBJECT_MISSING") && e.message.includes("lost/b.bin"),
+    );
+  });
+});
+
+Deno.test("commitStaged moves staged objects into the store and counts only new ones", async () => {
+  await withTempDir(async (dir) => {
+    const { objects } = await readExport(FIXTURE, `${dir}/staging`);
+    const { store } = await storeWith(`${dir}/repo`, []);
+    assert.equal(await commitStaged(objects, `${dir}/staging`, store), 3);
+    for (const sha of FIXTURE_OBJECTS) assert.equal(await store.verify(sha), "ok");
+    const again = await readExport(FIXTURE, `${dir}/staging2`);
+    assert.equal(await commitStaged(again.objects, `${dir}/staging2`, store), 0);
+  });
+});
+
+Deno.test("commitStaged copies when the store is on another file system", {
+  ignore: !(await Deno.stat("/dev/shm").then((i) => i.isDirectory, () => false)),
+}, async () => {
+  const staging = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "pvr-staging-" });
+  try {
+    await withTempDir(async (dir) => {
+      const { objects } = await readExport(FIXTURE, staging);
+      const store = await FsObjectStore.open(`${dir}/objects`, { create: true, fsync: false });
+      assert.equal(await commitStaged(objects, staging, store), 3);
+      for (const sha of FIXTURE_OBJECTS) assert.equal(await store.verify(sha), "ok");
+    });
+  } finally {
+    await Deno.remove(staging, { recursive: true });
+  }
+});
+
+Deno.test("a 64 MiB object streams through export and import (gzip)", async () => {
+  await withTempDir(async (dir) => {
+    const big = new Uint8Array(64 << 20);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) & 0xff;
+    const { store, shas } = await storeWith(`${dir}/src`, [big]);
+    const state = stateOf({ "#spec": "x@1", "rootfs.img": shas[0] });
+    const r = await exportToPath(`${dir}/big.tgz`, { state, store });
+    assert.equal(r.objects, 1);
+    const imported = await readExport(`${dir}/big.tgz`, `${dir}/staging`);
+    assert.deepEqual([...imported.objects], shas);
+    const staged = await FsObjectStore.open(`${dir}/staging`);
+    assert.equal(await staged.verify(shas[0]), "ok");
+    assert.equal(await staged.size(shas[0]), 64 << 20);
+  });
+});
+
+Deno.test("readExport of a gzipped concatenation of members reads as one stream", async () => {
+  await withTempDir(async (dir) => {
+    const { json, objects } = exportEntries({ "a.bin": "A", "b.bin": "B" });
+    const tar = rawTar(json, ...objects);
+    const cut = 1024;
+    const twoMembers = concat([gzipSync(tar.subarray(0, cut)), gzipSync(tar.subarray(cut))]);
+    await Deno.writeFile(`${dir}/x.tgz`, twoMembers);
+    const r = await readExport(`${dir}/x.tgz`, `${dir}/staging`);
+    assert.equal(r.objects.size, 2);
+  });
+});
+
+Deno.test("a PAX size record and GNU/PAX long names written by GNU tar are understood", async () => {
+  await withTempDir(async (dir) => {
+    // GNU tar writes a directory entry with a long name: a PAX (posix) or 'L' (gnu) record.
+    const content = bytes("x");
+    const sha = sha256(content);
+    await Deno.mkdir(`${dir}/tree/objects`, { recursive: true });
+    await Deno.writeFile(`${dir}/tree/objects/${sha}`, content);
+    await Deno.writeTextFile(`${dir}/tree/json`, JSON.stringify({ "#spec": "x@1", "f": sha }));
+    const long = `${dir}/tree/${"d".repeat(120)}`;
+    await Deno.mkdir(long);
+    for (const format of ["posix", "gnu"]) {
+      await gnuTar([`--format=${format}`, "-cf", `${dir}/${format}.tar`, "-C", `${dir}/tree`, "."]);
+      const r = await readExport(`${dir}/${format}.tar`, `${dir}/staging-${format}`);
+      assert.deepEqual([...r.objects], [sha]);
+    }
+  });
+});
