@@ -92,6 +92,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const flags: { current: RawGlobalFlags } = { current: {} };
   const ctx = new CliContext(io, () => flags.current);
   const program = buildProgram(ctx, flags);
+  if (argv.length === 0) {
+    program.outputHelp(); // to stdout, exit 0, as the Go pvr
+    return 0;
+  }
   const asJson = argv.includes("--json");
   const first = argv.find((a) => !a.startsWith("-"));
   if (

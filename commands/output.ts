@@ -85,9 +85,9 @@ export const EXIT_CODE_HELP = `Exit codes:
   0  success
   1  the operation failed
   2  usage error (unknown command or flag, wrong arguments)
-  3  not a repository, or a damaged .pvr/, working tree file or state
+  3  not a repository, or damaged input (.pvr/ files, working tree files, states, archives)
   4  an object is missing or damaged (fsck found problems)
-  5  unsafe input refused (absolute or ../ paths, hostile tar entries)
+  5  unsafe input refused (absolute or ../ paths, links or devices in archives)
   6  another pvr process holds the repository lock
   7  a reference or remote could not be used
   8  authentication needed or refused

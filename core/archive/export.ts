@@ -34,7 +34,6 @@ import { SPEC_KEY } from "../model/paths.ts";
 import { createSha256 } from "../store/hash.ts";
 import { fsyncDir, tempName, writeAll } from "../../native/durability.ts";
 import { BLOCK_SIZE, endOfArchive, fileHeader, paddingFor } from "./tar.ts";
-import { allocChunk, type ChunkHasher, localHasher, startHashWorker } from "./hash_worker.ts";
 
 /** Mode of the `json` entry (the Go tool writes it from a 0600 temp file). */
 const JSON_MODE = 0o600;
@@ -263,7 +262,9 @@ class GzipSink implements Sink {
   constructor(inner: Sink) {
     this.#inner = inner;
     this.#gz.on("data", (c: Uint8Array) => {
-      this.#pending = this.#pending.then(() => inner.writeOwned(c));
+      // A plain view (not a node Buffer) of bytes zlib never writes again.
+      const chunk = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+      this.#pending = this.#pending.then(() => inner.writeOwned(chunk));
       this.#pending.catch(() => {}); // observed later by write() or close()
     });
     this.#gz.on("error", (err: unknown) => {
@@ -315,20 +316,16 @@ async function exportToSink(
   await checkPresent(store, shas, refs);
 
   const w = new ArchiveWriter(sink);
-  try {
-    const json = new TextEncoder().encode(canonicalJson(state));
-    await w.small(fileHeader("json", JSON_MODE, json.length), json);
-    for (const sha of shas) {
-      if (store.pathOf) await w.objectFile(store.pathOf(sha), sha, refs.get(sha) ?? []);
-      else {
-        const data = await store.read(sha); // verified by the store
-        await w.small(fileHeader(`objects/${sha}`, OBJECT_MODE, data.length), data);
-      }
+  const json = new TextEncoder().encode(canonicalJson(state));
+  await w.small(fileHeader("json", JSON_MODE, json.length), json);
+  for (const sha of shas) {
+    if (store.pathOf) await w.objectFile(store.pathOf(sha), sha, refs.get(sha) ?? []);
+    else {
+      const data = await store.read(sha); // verified by the store
+      await w.small(fileHeader(`objects/${sha}`, OBJECT_MODE, data.length), data);
     }
-    await w.finish();
-  } finally {
-    w.close();
   }
+  await w.finish();
   return shas.length;
 }
 
@@ -377,7 +374,7 @@ async function checkPresent(
 /**
  * Writes entries through a batch buffer (headers and small objects are gathered into
  * 1 MiB writes) and streams large objects in {@link CHUNK_SIZE} chunks, reading the
- * next chunk while the current one is hashed (on a worker) and written.
+ * next chunk while the current one is hashed and written.
  */
 class ArchiveWriter {
   readonly #sink: Sink;
@@ -386,8 +383,6 @@ class ArchiveWriter {
   /** Three read buffers for large objects, allocated on first use. */
   #chunks: Uint8Array[] | null = null;
   #next = 0;
-  /** Hashes large objects; started on first use. */
-  #hasher: ChunkHasher | null = null;
 
   constructor(sink: Sink) {
     this.#sink = sink;
@@ -451,15 +446,13 @@ class ArchiveWriter {
     await this.#flush();
   }
 
-  /** Stops the hash worker, if one was started. */
-  close(): void {
-    this.#hasher?.close();
-  }
-
   /**
    * Streams `size` bytes of `file` and returns their digest. Pipeline: while chunk i
-   * is written (on this thread) and hashed (on the hash worker), chunk i+1 is read;
-   * a buffer is reused only when its write and its hash are both done.
+   * is hashed and written, chunk i+1 is read (on Deno's I/O thread); a buffer is read
+   * into again only after its write has finished.
+   *
+   * Hashing on a worker thread (chunks in a `SharedArrayBuffer`) was tried and measured
+   * no faster on a loaded 2-core machine, while costing 50-150 ms to start: not kept.
    */
   async #streamLarge(
     file: Deno.FsFile,
@@ -467,8 +460,8 @@ class ArchiveWriter {
     sha: string,
     keys: string[],
   ): Promise<string> {
-    const hasher = this.#hasher ??= startHashWorker() ?? localHasher();
-    const bufs = this.#chunks ??= [0, 1, 2].map(() => allocChunk(hasher, CHUNK_SIZE));
+    const bufs = this.#chunks ??= [0, 1, 2].map(() => new Uint8Array(CHUNK_SIZE));
+    const hash = createSha256();
     let left = size;
     const readNext = async (): Promise<Uint8Array> => {
       const buf = bufs[this.#next];
@@ -485,21 +478,22 @@ class ArchiveWriter {
       return view;
     };
     let reading: Promise<Uint8Array> | null = readNext();
-    let pending: Promise<void> = Promise.resolve();
+    let writing: Promise<void> = Promise.resolve();
     try {
       while (reading !== null) {
         const chunk: Uint8Array = await reading;
-        await pending; // the previous chunk's buffer is free again
+        await writing; // the previous chunk's buffer is free again
         reading = left > 0 ? readNext() : null;
-        pending = both(this.#sink.write(chunk), hasher.update(chunk));
+        writing = this.#sink.write(chunk);
+        hash.update(chunk);
       }
-      await pending;
+      await writing;
     } catch (err) {
-      // Let in-flight reads, writes and hashes settle before the buffers are reused.
-      await Promise.allSettled([reading, pending]);
+      // Let the in-flight read and write settle before the buffers are reused.
+      await Promise.allSettled([reading, writing]);
       throw err;
     }
-    return await hasher.digest();
+    return hash.digest();
   }
 
   async #append(bytes: Uint8Array): Promise<void> {
@@ -519,13 +513,6 @@ class ArchiveWriter {
     this.#used = 0;
     await this.#sink.write(this.#batch.subarray(0, n));
   }
-}
-
-/** Waits for both; throws the first failure (after both settled). */
-async function both(a: Promise<void>, b: Promise<void>): Promise<void> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === "rejected") throw ra.reason;
-  if (rb.status === "rejected") throw rb.reason;
 }
 
 /** Zero bytes for padding (never written to). */

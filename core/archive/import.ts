@@ -99,14 +99,14 @@ export async function readExport(
   opts: ReadExportOptions = {},
 ): Promise<ReadExportResult> {
   const label = typeof source === "string" ? source : opts.name ?? "<stream>";
-  const input = typeof source === "string" ? await fileStream(source) : source;
   const staging = await FsObjectStore.open(stagingDir, { create: true, fsync: false });
+  const input = typeof source === "string" ? await fileStream(source) : source;
   let tar: TarReader | null = null;
   try {
-    tar = new TarReader(await maybeGunzip(input, label));
+    tar = new TarReader(await maybeGunzip(input, label)); // cancels `input` when it fails
     return await readEntries(tar, staging, label, opts.existing);
   } catch (err) {
-    await (tar !== null ? tar.cancel(err) : input.cancel(err).catch(() => {}));
+    await tar?.cancel(err);
     throw archiveError(err, label);
   }
 }
@@ -329,8 +329,10 @@ function classify(rawName: string, type: string, label: string): "json" | "dir" 
       throw unsafe(`${label}: device or fifo entry ${shown}`, rawName);
     case TarType.directory:
       return "dir";
-    case TarType.file:
     case TarType.oldFile:
+      if (rawName.endsWith("/")) return "dir"; // old tars mark directories this way (Go too)
+      break;
+    case TarType.file:
     case TarType.contiguous:
       break;
     default:
@@ -415,14 +417,19 @@ async function maybeGunzip(
   const head: Uint8Array[] = [];
   let have = 0;
   let done = false;
-  while (have < 2) {
-    const r = await reader.read();
-    if (r.done) {
-      done = true;
-      break;
+  try {
+    while (have < 2) {
+      const r = await reader.read();
+      if (r.done) {
+        done = true;
+        break;
+      }
+      head.push(r.value);
+      have += r.value.length;
     }
-    head.push(r.value);
-    have += r.value.length;
+  } catch (err) {
+    await reader.cancel(err).catch(() => {});
+    throw err;
   }
   if (have === 0) throw badArchive(`truncated or not a pvr export: ${label} (empty)`);
   const first = head[0].length >= 2 ? head[0] : concat(head);

@@ -168,6 +168,7 @@ export type TarErrorKind = "truncated" | "format" | "stream";
 export class TarFormatError extends Error {
   /** What went wrong. */
   readonly kind: TarErrorKind;
+  /** An error of the given kind; `options.cause` keeps the underlying error. */
   constructor(kind: TarErrorKind, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "TarFormatError";

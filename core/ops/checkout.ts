@@ -37,9 +37,9 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult> {
       hardlink: opts.hardlink,
       canonical: opts.canonical,
       remove,
+      clearAdded: true, // under the journal: a killed checkout's recovery clears it too
       cache,
     });
-    await repo.clearAdded();
     return result;
   });
 }

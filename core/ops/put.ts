@@ -92,11 +92,11 @@ export async function put(opts: PutOptions): Promise<PutResult> {
           skipped++;
           continue;
         }
+        if (!(await repo.store.has(sha))) {
+          throw new PvrError("OBJECT_MISSING", `object ${sha} is missing from ${repo.store.location}`);
+        }
         if (!(await haveIntact(repo.store, sha, cache))) {
-          throw new PvrError(
-            "OBJECT_CORRUPT",
-            `object ${sha} is missing or damaged in ${repo.store.location}`,
-          );
+          throw new PvrError("OBJECT_CORRUPT", `object ${sha} in ${repo.store.location} is damaged`);
         }
         await transferObject(repo.store, sha, store);
         sent++;

@@ -36,6 +36,11 @@ export interface CheckoutStateOptions {
   cache: StatCache;
   /** Tracked keys to delete from the tree when their file still has the old content. */
   remove?: string[];
+  /**
+   * Also remove `.pvr/new` — recorded in the journal, and done before the journal is
+   * removed, so a killed checkout finished by the next command clears it too.
+   */
+  clearAdded?: boolean;
 }
 
 /** What a checkout did. */
@@ -147,8 +152,14 @@ export async function checkoutState(
   const canonical = !!opts.canonical || hardlink;
   const keys = [...state.keys()].filter((k) => k !== "#spec");
   for (const key of keys) validateStateKey(key);
-  preflight(repo, state, keys, hardlink, opts.cache);
-  const journal: Journal = { op: "checkout", hardlink, canonical, remove: opts.remove ?? [] };
+  await preflight(repo, state, keys, hardlink, opts.cache);
+  const journal: Journal = {
+    op: "checkout",
+    hardlink,
+    canonical,
+    remove: opts.remove ?? [],
+    clearAdded: !!opts.clearAdded,
+  };
   await writeJournal(repo.paths, journal);
   try {
     return await writeState(repo, state, keys, journal, opts.cache);
@@ -179,15 +190,16 @@ function alreadyRight(
 /**
  * Refuses a checkout that would fail part-way, before anything is written: a parent
  * directory that is a symlink or a file, a directory where a file goes, an object to
- * place that is not in the store.
+ * place that is not in the store, and (hardlink mode, which verifies every untrusted
+ * object before linking it anyway) an object whose bytes do not match its name.
  */
-function preflight(
+async function preflight(
   repo: Repo,
   state: State,
   keys: string[],
   hardlink: boolean,
   cache: StatCache,
-): void {
+): Promise<void> {
   const checked = new Set<string>();
   for (const key of keys) {
     ensureParents(repo.dir, key, checked, false);
@@ -200,10 +212,22 @@ function preflight(
     if (isInlineJson(key, value)) continue;
     const sha = (value as string).toLowerCase();
     if (alreadyRight(repo, key, sha, hardlink, cache)) continue;
-    if (lstatOrNull(repo.store.pathOf(sha)) === null) {
+    const st = lstatOrNull(repo.store.pathOf(sha));
+    if (st === null) {
       throw new PvrError("OBJECT_MISSING", `object ${sha} is missing from ${repo.store.location}`, {
         path: key,
       });
+    }
+    if (hardlink && !cache.objectTrusted(sha, st)) {
+      const v = await repo.store.verify(sha);
+      if (v !== "ok") {
+        throw new PvrError(
+          v === "missing" ? "OBJECT_MISSING" : "OBJECT_CORRUPT",
+          `object ${sha} is ${v}`,
+          { path: key },
+        );
+      }
+      cache.recordObject(sha, st);
     }
   }
 }
@@ -238,7 +262,12 @@ async function writeState(
     const tmp = tmpName(tmpDir);
     try {
       if (isInlineJson(key, value)) {
-        await Deno.writeTextFile(tmp, inlineFileText(value, canonical), { mode: 0o644 });
+        const bytes = encoder.encode(inlineFileText(value, canonical));
+        if (sameBytes(target, bytes)) {
+          result.unchanged++;
+          continue;
+        }
+        await Deno.writeFile(tmp, bytes, { mode: 0o644 });
         await Deno.rename(tmp, target);
         written.push(target);
         result.written.inline++;
@@ -279,8 +308,20 @@ async function writeState(
   // Everything in place must be on disk before the journal goes away.
   const dirs = new Set(written.map((p) => p.slice(0, p.lastIndexOf("/"))));
   await syncPaths(repo.dir, written, [...dirs]);
+  if (journal.clearAdded) await repo.clearAdded();
   await clearJournal(repo.paths);
   return result;
+}
+
+const encoder = new TextEncoder();
+
+/** True when `path` is a regular file holding exactly `bytes` (small files only). */
+function sameBytes(path: string, bytes: Uint8Array): boolean {
+  const st = lstatOrNull(path);
+  if (!st || !st.isFile || st.size !== bytes.length) return false;
+  const current = Deno.readFileSync(path);
+  for (let i = 0; i < bytes.length; i++) if (current[i] !== bytes[i]) return false;
+  return true;
 }
 
 function lstatOrNull(path: string): Deno.FileInfo | null {

@@ -21,6 +21,8 @@ export interface Journal {
   canonical: boolean;
   /** Keys to remove from the tree (files that left the state), if any. */
   remove: string[];
+  /** Remove `.pvr/new` too before the journal goes (a checkout of the committed state). */
+  clearAdded?: boolean;
 }
 
 /** Records `j` durably. */
@@ -45,6 +47,7 @@ export async function readJournal(paths: RepoPaths): Promise<Journal | null> {
       hardlink: !!j.hardlink,
       canonical: !!j.canonical,
       remove: j.remove ?? [],
+      clearAdded: !!j.clearAdded,
     };
   } catch (err) {
     throw new PvrError(

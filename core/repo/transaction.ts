@@ -29,6 +29,7 @@ export async function recoverRepo(repo: Repo, cache: StatCache): Promise<boolean
     hardlink: journal.hardlink,
     canonical: journal.canonical,
     remove: journal.remove,
+    clearAdded: journal.clearAdded,
     cache,
   });
   return true;

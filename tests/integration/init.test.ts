@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { init } from "../../mod.ts";
 import { exists, rejectsWithCode, withRepo } from "../support/cli.ts";
 
-Deno.test("init() writes .pvr/json as the literal { \"#spec\": … } text", async () => {
+Deno.test('init() writes .pvr/json as the literal { "#spec": … } text', async () => {
   await withRepo(async (r) => {
     const res = await init(r.opts);
     assert.equal(res.spec, "pantavisor-service-system@1");

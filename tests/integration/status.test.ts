@@ -5,13 +5,11 @@ import { add, commit, status } from "../../mod.ts";
 import { Repo } from "../../core/repo/repo.ts";
 import { prepareRead } from "../../core/repo/transaction.ts";
 import { computeWorkingState } from "../../core/repo/working_state.ts";
-import { rejectsWithCode, type TestRepo, withRepo } from "../support/cli.ts";
-
-const PAST = new Date("2020-01-02T03:04:05Z");
+import { ageFiles, rejectsWithCode, type TestRepo, withRepo } from "../support/cli.ts";
 
 /** Sets the mtime of the given working files into the past (not racy for the stat cache). */
-async function age(r: TestRepo, keys: string[], when = PAST): Promise<void> {
-  for (const k of keys) await Deno.utime(`${r.dir}/${k}`, when, when);
+function age(r: TestRepo, keys: string[], when?: Date): Promise<void> {
+  return ageFiles(r.dir, keys, when);
 }
 
 /** How many files one working-state computation had to hash. */

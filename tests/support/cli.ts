@@ -170,7 +170,8 @@ export async function makeRepo(options: MakeRepoOptions = {}): Promise<TestRepo>
     objectsDir: `${configDir}/objects`,
     env,
     opts: { dir, configDir },
-    run: (args, extra = {}) => runPvr(args, { cwd: dir, env, ...extra }),
+    run: (args, extra = {}) =>
+      runPvr(args, { cwd: extra.cwd ?? dir, env: extra.env ?? env, stdin: extra.stdin }),
     write: (files) => writeFiles(dir, files),
     cleanup: () => Deno.remove(root, { recursive: true }).catch(() => {}),
   };
@@ -227,18 +228,6 @@ export async function snapshotTree(dir: string, opts: SnapshotOptions = {}): Pro
   return out.sort();
 }
 
-/**
- * pvr's own bookkeeping files that a failed command may legitimately create or refresh
- * (the lock file, the stat cache, an empty staging dir); they hold no user data.
- */
-export const BOOKKEEPING = [".pvr/lock", ".pvr/stat-cache"];
-
-/** {@link snapshotTree} of a repo's working tree without pvr's bookkeeping files. */
-export async function snapshotRepo(dir: string): Promise<string[]> {
-  const snap = await snapshotTree(dir, { skip: BOOKKEEPING });
-  return snap.filter((l) => !l.startsWith("d .pvr/tmp "));
-}
-
 /** True when `path` exists (symlinks not followed). */
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -247,11 +236,6 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Replaces every occurrence of `path` in `text` with `placeholder`. */
-export function scrub(text: string, path: string, placeholder = "<TMP>"): string {
-  return text.split(path).join(placeholder);
 }
 
 /** Awaits `p` and checks that it fails with a `PvrError` of `code`; returns the error. */
@@ -266,4 +250,15 @@ export async function rejectsWithCode(p: Promise<unknown>, code: PvrErrorCode): 
     return err;
   }
   throw new Error(`expected a PvrError ${code}, but it succeeded`);
+}
+
+/** A fixed past time (2020-01-02T03:04:05Z). */
+export const PAST = new Date("2020-01-02T03:04:05Z");
+
+/**
+ * Sets the mtime of files under `dir` into the past, so that the stat cache never
+ * sees them as "racy" (modified in the same clock tick as the cache was written).
+ */
+export async function ageFiles(dir: string, keys: string[], when = PAST): Promise<void> {
+  for (const k of keys) await Deno.utime(`${dir}/${k}`, when, when);
 }

@@ -325,3 +325,15 @@ Deno.test("re-exporting the pvwificonnect fixture gives the fixture's uncompress
     assert.deepEqual(archive, original);
   });
 });
+
+Deno.test("exportToPath into a missing directory fails with FAILED and writes nothing", async () => {
+  await withTempDir(async (dir) => {
+    const { store, state } = await sample(dir);
+    const before = await snapshot(dir);
+    await assert.rejects(
+      exportToPath(`${dir}/no/such/dir/x.tar`, { state, store }),
+      (e) => isPvrError(e, "FAILED"),
+    );
+    assert.deepEqual(await snapshot(dir), before);
+  });
+});

@@ -219,3 +219,12 @@ Deno.test("a PAX size record and GNU/PAX long names written by GNU tar are under
     }
   });
 });
+
+Deno.test("readExport of a file that does not exist fails with FAILED", async () => {
+  await withTempDir(async (dir) => {
+    await assert.rejects(
+      readExport(`${dir}/nope.tgz`, `${dir}/staging`),
+      (e) => isPvrError(e, "FAILED") && e.message.includes("nope.tgz"),
+    );
+  });
+});

@@ -151,7 +151,12 @@ Deno.test("entries other than json, objects/<sha> and directories fail with BAD_
   // Unknown entry types (here a GNU sparse file) too.
   await expectRefused(rawTar(good.json, rawEntry({ name: "json", type: "S" })), "BAD_ARCHIVE");
   // Directory entries are fine.
-  const ok = rawTar(rawEntry({ name: "objects/", type: "5" }), good.json, ...good.objects);
+  const ok = rawTar(
+    rawEntry({ name: "objects/", type: "5" }),
+    rawEntry({ name: "old-style-dir/", type: "\0" }),
+    good.json,
+    ...good.objects,
+  );
   await withTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/x.tar`, ok);
     const r = await readExport(`${dir}/x.tar`, `${dir}/staging`);

@@ -1,0 +1,175 @@
+/** `checkout()` on real temp dirs: copy, hardlink and canonical modes; what is (not) rewritten. */
+
+import assert from "node:assert/strict";
+import { add, checkout, commit, get, status } from "../../mod.ts";
+import {
+  ageFiles,
+  exists,
+  rejectsWithCode,
+  sha256Hex,
+  type TestRepo,
+  withRepo,
+  writeFiles,
+} from "../support/cli.ts";
+
+const FILES = {
+  "a.txt": "hello\n",
+  "bsp/kernel.img": "KERNEL",
+  "c.json": '{"b": 1.50, "a": "<x>", "l": [1, {"z": null}]}',
+};
+
+/** Writes, ages (so the stat cache trusts them), adds and commits `files`. */
+async function committed(r: TestRepo, files: Record<string, string> = FILES): Promise<void> {
+  await r.write(files);
+  await ageFiles(r.dir, Object.keys(files));
+  await add(r.opts);
+  await commit(r.opts);
+}
+
+Deno.test("checkout() restores deleted files: objects copied, JSON 4-space indented and HTML-escaped", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    for (const k of Object.keys(FILES)) await Deno.remove(`${r.dir}/${k}`);
+    await checkout(r.opts);
+    assert.equal(await Deno.readTextFile(`${r.dir}/a.txt`), "hello\n");
+    assert.equal(await Deno.readTextFile(`${r.dir}/bsp/kernel.img`), "KERNEL");
+    assert.equal(
+      await Deno.readTextFile(`${r.dir}/c.json`),
+      '{\n    "a": "\\u003cx\\u003e",\n    "b": 1.5E0,\n    "l": [\n        1,\n        {\n' +
+        '            "z": null\n        }\n    ]\n}',
+    );
+    const st = await Deno.stat(`${r.dir}/a.txt`);
+    const obj = await Deno.stat(`${r.objectsDir}/${sha256Hex("hello\n")}`);
+    assert.notEqual(st.ino, obj.ino, "a copy, not a link");
+    assert.equal(st.mode! & 0o777, 0o644, "copies are writable");
+    assert.deepEqual(await status(r.opts), { added: [], removed: [], changed: [], untracked: [] });
+  });
+});
+
+Deno.test("checkout() with canonical writes inline JSON canonically", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    await checkout({ ...r.opts, canonical: true });
+    assert.equal(
+      await Deno.readTextFile(`${r.dir}/c.json`),
+      '{"a":"<x>","b":1.5E0,"l":[1,{"z":null}]}',
+    );
+  });
+});
+
+Deno.test("checkout() with hardlink shares the object's inode, read-only, and writes JSON canonically", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    await Deno.remove(`${r.dir}/bsp`, { recursive: true });
+    const res = await checkout({ ...r.opts, hardlink: true });
+    assert.equal(res.written.hardlink, 2, "a.txt is replaced by the link too");
+    for (const [key, content] of [["a.txt", "hello\n"], ["bsp/kernel.img", "KERNEL"]]) {
+      const file = await Deno.stat(`${r.dir}/${key}`);
+      const obj = await Deno.stat(`${r.objectsDir}/${sha256Hex(content)}`);
+      assert.equal(file.ino, obj.ino, `${key} is a hardlink to its object`);
+      assert.equal(file.mode! & 0o777, 0o444);
+      assert.equal(obj.mode! & 0o777, 0o444);
+    }
+    assert.equal(
+      await Deno.readTextFile(`${r.dir}/c.json`),
+      '{"a":"<x>","b":1.5E0,"l":[1,{"z":null}]}',
+    );
+    assert.deepEqual(await status(r.opts), { added: [], removed: [], changed: [], untracked: [] });
+    // Run again: the links are already right.
+    const again = await checkout({ ...r.opts, hardlink: true });
+    assert.equal(again.written.hardlink, 0);
+    assert.equal(again.written.inline, 0, "an unchanged JSON file is not rewritten");
+    assert.equal(again.unchanged, 3);
+  });
+});
+
+Deno.test("checkout() does not rewrite unchanged object files", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    const before = await Deno.stat(`${r.dir}/bsp/kernel.img`);
+    const res = await checkout(r.opts);
+    assert.equal(res.unchanged, 2);
+    assert.equal(res.written.copy + res.written.reflink + res.written.hardlink, 0);
+    const after = await Deno.stat(`${r.dir}/bsp/kernel.img`);
+    assert.equal(after.ino, before.ino);
+    assert.equal(after.mtime?.getTime(), before.mtime?.getTime());
+  });
+});
+
+Deno.test("checkout() reverts an edited tracked file to its committed content", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    await r.write({ "a.txt": "edited" });
+    const res = await checkout(r.opts);
+    assert.equal(res.unchanged, 1);
+    assert.equal(await Deno.readTextFile(`${r.dir}/a.txt`), "hello\n");
+  });
+});
+
+Deno.test("checkout() never touches untracked files", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    await r.write({ "notes.txt": "mine", "bsp/extra.bin": "x" });
+    await checkout(r.opts);
+    assert.equal(await Deno.readTextFile(`${r.dir}/notes.txt`), "mine");
+    assert.equal(await Deno.readTextFile(`${r.dir}/bsp/extra.bin`), "x");
+  });
+});
+
+Deno.test("checkout() clears .pvr/new (added files become untracked again)", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    await r.write({ "n.txt": "n" });
+    await add({ ...r.opts, paths: ["n.txt"] });
+    assert.ok(await exists(`${r.dir}/.pvr/new`));
+    await checkout(r.opts);
+    assert.equal(await exists(`${r.dir}/.pvr/new`), false);
+    assert.equal(await Deno.readTextFile(`${r.dir}/n.txt`), "n");
+    assert.deepEqual((await status(r.opts)).untracked, ["n.txt"]);
+  });
+});
+
+Deno.test("checkout() deletes unchanged files that left the state and keeps edited ones", async () => {
+  await withRepo(async (r) => {
+    await committed(r, { "keep.txt": "keep", "x.txt": "x", "y.txt": "y" });
+    // A source state that has only keep.txt.
+    const src = `${r.root}/src`;
+    await writeFiles(src, {
+      json: JSON.stringify({
+        "#spec": "pantavisor-service-system@1",
+        "keep.txt": sha256Hex("keep"),
+      }),
+      [`objects/${sha256Hex("keep")}`]: "keep",
+    });
+    await r.write({ "y.txt": "edited y" });
+    await get({ ...r.opts, ref: src });
+    const res = await checkout(r.opts);
+    assert.deepEqual(res.removed, ["x.txt"]);
+    assert.equal(await exists(`${r.dir}/x.txt`), false, "unchanged and in the store: removed");
+    assert.equal(await Deno.readTextFile(`${r.dir}/y.txt`), "edited y", "edited: kept");
+    assert.equal(await Deno.readTextFile(`${r.dir}/keep.txt`), "keep");
+    assert.deepEqual(await status(r.opts), {
+      added: [],
+      removed: [],
+      changed: [],
+      untracked: ["y.txt"],
+    });
+  });
+});
+
+Deno.test("checkout() of an object missing from the store fails with OBJECT_MISSING", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    await Deno.remove(`${r.dir}/a.txt`);
+    await Deno.remove(`${r.objectsDir}/${sha256Hex("hello\n")}`);
+    await rejectsWithCode(checkout(r.opts), "OBJECT_MISSING");
+    assert.equal(await exists(`${r.dir}/.pvr/journal`), false, "no journal left to replay");
+    assert.deepEqual((await status(r.opts)).removed, ["a.txt"], "later commands still work");
+  });
+});
+
+Deno.test("checkout() outside a repository fails with NOT_A_REPO", async () => {
+  await withRepo(async (r) => {
+    await rejectsWithCode(checkout(r.opts), "NOT_A_REPO");
+  }, { init: false });
+});

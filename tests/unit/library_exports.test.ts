@@ -1,0 +1,132 @@
+/**
+ * Freezes the public library surface of `mod.ts`. A change here is an API change:
+ * update the lists on purpose (and the README), never to make the test pass.
+ */
+
+import assert from "node:assert/strict";
+import * as mod from "../../mod.ts";
+import { PROJECT_ROOT } from "../support/cli.ts";
+
+/** The values `mod.ts` exports (functions, classes, constants). */
+const VALUE_EXPORTS = [
+  "EXIT_CODES",
+  "JsonNumber",
+  "PvrError",
+  "VERSION",
+  "add",
+  "canonicalJson",
+  "checkout",
+  "clone",
+  "commit",
+  "deploy",
+  "diff",
+  "exitCodeFor",
+  "exportRepo",
+  "fsck",
+  "get",
+  "globalConfig",
+  "importRepo",
+  "init",
+  "json",
+  "merge",
+  "parseJson",
+  "put",
+  "resolveConfigDir",
+  "runCli",
+  "status",
+];
+
+/** The types `mod.ts` exports (invisible at run time; read with `deno doc --json`). */
+const TYPE_EXPORTS = [
+  "AddOptions",
+  "AddResult",
+  "CheckoutOptions",
+  "CheckoutResult",
+  "CloneOptions",
+  "CloneResult",
+  "CommitOptions",
+  "CommitResult",
+  "CommittedFile",
+  "DeployOptions",
+  "DeployResult",
+  "DiffOptions",
+  "DiffResult",
+  "ExportRepoOptions",
+  "ExportRepoResult",
+  "FsckOptions",
+  "FsckProblem",
+  "FsckResult",
+  "GetOptions",
+  "GetResult",
+  "GlobalConfigOptions",
+  "GlobalConfigResult",
+  "ImportRepoOptions",
+  "ImportRepoResult",
+  "InitOptions",
+  "InitResult",
+  "JsonObject",
+  "JsonOptions",
+  "JsonResult",
+  "JsonValue",
+  "PutOptions",
+  "PutResult",
+  "PvrErrorCode",
+  "RepoOptions",
+  "State",
+  "StatusOptions",
+  "StatusResult",
+];
+
+Deno.test("mod.ts exports exactly the frozen list of values", () => {
+  assert.deepEqual(Object.keys(mod).sort(), VALUE_EXPORTS);
+});
+
+Deno.test("mod.ts exports exactly the frozen list of values and types (deno doc)", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--json", "mod.ts"],
+    cwd: PROJECT_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const doc = JSON.parse(new TextDecoder().decode(out.stdout));
+  const node = doc.nodes[`file://${PROJECT_ROOT}/mod.ts`];
+  const names = (node.symbols as { name: string }[]).map((s) => s.name).sort();
+  assert.deepEqual(names, [...VALUE_EXPORTS, ...TYPE_EXPORTS].sort());
+});
+
+Deno.test("mod.ts operations are async functions taking one options object", () => {
+  const ops = [
+    "add",
+    "checkout",
+    "clone",
+    "commit",
+    "deploy",
+    "diff",
+    "exportRepo",
+    "fsck",
+    "get",
+    "globalConfig",
+    "importRepo",
+    "init",
+    "json",
+    "merge",
+    "put",
+    "status",
+  ] as const;
+  for (const name of ops) {
+    const fn = mod[name] as unknown;
+    assert.equal(typeof fn, "function", name);
+    assert.equal((fn as (o: unknown) => unknown).length, 1, `${name} takes one argument`);
+  }
+});
+
+Deno.test("mod.ts VERSION is a semantic version and EXIT_CODES is the README table", () => {
+  assert.match(mod.VERSION, /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
+  assert.deepEqual(
+    [...new Set(Object.values(mod.EXIT_CODES))].sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
+  assert.equal(mod.exitCodeFor(new mod.PvrError("UNSAFE_PATH", "x")), 5);
+  assert.equal(mod.exitCodeFor(new Error("plain")), 1);
+});
