@@ -192,26 +192,36 @@ export async function runPvrKilledAfter(
 // ---------------------------------------------------------------------------------
 // Looking at a repository
 
+/** Runs `fn` over `items`, `width` at a time (file checks are latency-bound). */
+async function eachLimited<T>(items: T[], fn: (item: T) => Promise<void>, width = 8) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
 /** Every file of a working tree (top-level `.pvr` excluded): path → sha256 of its bytes. */
 export type TreeSnapshot = Map<string, string>;
 
 /** Snapshots the working tree at `dir`. */
 export async function snapshotTree(dir: string): Promise<TreeSnapshot> {
-  const out: TreeSnapshot = new Map();
+  const keys: { key: string; symlink: boolean }[] = [];
   const walk = async (rel: string) => {
-    const entries: Deno.DirEntry[] = [];
-    for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) entries.push(e);
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
+    for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) {
       const key = rel ? `${rel}/${e.name}` : e.name;
       if (key === ".pvr") continue;
       if (e.isDirectory) await walk(key);
-      else if (e.isSymlink) out.set(key, `symlink:${await Deno.readLink(`${dir}/${key}`)}`);
-      else out.set(key, (await sha256File(`${dir}/${key}`)).sha);
+      else keys.push({ key, symlink: e.isSymlink });
     }
   };
   await walk("");
-  return out;
+  const out = new Map<string, string>();
+  await eachLimited(keys, async ({ key, symlink }) => {
+    const path = `${dir}/${key}`;
+    out.set(key, symlink ? `symlink:${await Deno.readLink(path)}` : (await sha256File(path)).sha);
+  });
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** The differences between two snapshots, for messages ("" when equal). */
@@ -293,12 +303,13 @@ export interface ObjectsCheck {
 export async function checkObjectsDir(dir: string): Promise<ObjectsCheck> {
   const store = new FsObjectStore(dir);
   const problems: string[] = [];
-  let objects = 0;
-  for await (const sha of store.list()) {
-    objects++;
+  const shas: string[] = [];
+  for await (const sha of store.list()) shas.push(sha);
+  await eachLimited(shas, async (sha) => {
     const v = await store.verify(sha);
     if (v !== "ok") problems.push(`object ${sha} is ${v}`);
-  }
+  });
+  const objects = shas.length;
   let temps = 0;
   for (const name of await dirNames(dir)) {
     if (OBJECT_NAME.test(name)) continue;
@@ -322,7 +333,7 @@ export interface FixtureSize {
 }
 
 /** The default: a few hundred small files and a few multi-MiB files. */
-export const DEFAULT_SIZE: FixtureSize = { small: 240, big: 3, bigMiB: 4 };
+export const DEFAULT_SIZE: FixtureSize = { small: 200, big: 3, bigMiB: 4 };
 
 /** One way to run the operation (trial `i` uses variant `i % variants.length`). */
 export interface Variant {
@@ -454,7 +465,9 @@ async function linkTree(
   rel = "",
 ): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
-  for await (const e of Deno.readDir(from)) {
+  const entries: Deno.DirEntry[] = [];
+  for await (const e of Deno.readDir(from)) entries.push(e);
+  await eachLimited(entries, async (e) => {
     const r = rel ? `${rel}/${e.name}` : e.name;
     const src = `${from}/${e.name}`;
     const dst = `${to}/${e.name}`;
@@ -466,7 +479,7 @@ async function linkTree(
       const st = await Deno.stat(src);
       await Deno.utime(dst, st.atime ?? new Date(), st.mtime ?? new Date());
     }
-  }
+  }, 4);
 }
 
 /** The valid stat-cache entries of a template's repository, right now. */
