@@ -24,6 +24,8 @@ import {
   buildFixtures,
   CRASH_OPS,
   type CrashOp,
+  parseSeed,
+  randomSeed,
   runTrial,
   type TrialOutcome,
 } from "../tests/support/crash_scenarios.ts";
@@ -47,14 +49,10 @@ function parseOptions() {
     Deno.exit(0);
   }
   const trials = Number(values.trials);
-  const seed = values.seed === undefined
-    ? 1 + Math.floor(Math.random() * 0x7fffffff)
-    : Number(values.seed);
+  const seed = values.seed === undefined ? randomSeed() : parseSeed(values.seed, "--seed");
   const ops = values.ops.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const bad = ops.filter((o) => !(CRASH_OPS as readonly string[]).includes(o));
-  if (!Number.isSafeInteger(trials) || trials < 1 || !Number.isSafeInteger(seed) || seed < 0) {
-    throw new Error(`bad --trials or --seed\n${USAGE}`);
-  }
+  if (!Number.isSafeInteger(trials) || trials < 1) throw new Error(`bad --trials\n${USAGE}`);
   if (bad.length > 0 || ops.length === 0) {
     throw new Error(`unknown operation ${bad.join(", ")}; choose from ${CRASH_OPS.join(", ")}`);
   }

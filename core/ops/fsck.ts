@@ -6,6 +6,7 @@
  */
 
 import { blobsOf } from "../repo/fetch.ts";
+import { FsObjectStore } from "../store/fs_store.ts";
 import { withWriteLock } from "../repo/transaction.ts";
 import { openRepo, type RepoOptions } from "./common.ts";
 
@@ -26,11 +27,25 @@ export interface FsckResult {
   objects: number;
   /** Problems, in key order; empty when the repository is sound. */
   problems: FsckProblem[];
+  /** Temp files of dead or long-gone writers removed from the objects dir. */
+  tempsRemoved: number;
+}
+
+/** True when no process `pid` runs on this (Linux) host; false when unknown. */
+function writerGone(pid: number): boolean {
+  if (Deno.build.os !== "linux" || !Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === Deno.pid) return false;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /**
  * Re-hashes every object referenced by the committed state (never trusting the stat
- * cache). `.pvr/json`, `.pvr/config` and `.pvr/new` are parsed and validated on the way.
+ * cache), and removes partial objects left in the objects dir by killed writers. `.pvr/json`, `.pvr/config` and `.pvr/new` are parsed and validated on the way.
  * It takes the write lock so that it also finishes an interrupted checkout first.
  *
  * Permissions: read, write (lock and stat cache).
@@ -49,6 +64,10 @@ export async function fsck(opts: FsckOptions): Promise<FsckResult> {
         problems.push({ sha, key, kind: v });
       }
     }
-    return { objects: blobs.size, problems };
+    // Partial objects of killed writers (a killed commit of a big file leaves one).
+    const tempsRemoved = await FsObjectStore.sweepTemps(repo.store.location, {
+      deadWriters: writerGone,
+    }).catch(() => 0);
+    return { objects: blobs.size, problems, tempsRemoved };
   });
 }

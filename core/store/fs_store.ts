@@ -53,6 +53,11 @@ export interface SweepTempsOptions {
   olderThanMs?: number;
   /** The current time in ms since the epoch. Default `Date.now()`. */
   now?: number;
+  /**
+   * Also remove younger temp files whose writer process is known to be gone (the pid in
+   * the name no longer runs on this host). Default false.
+   */
+  deadWriters?: (pid: number) => boolean;
 }
 
 /** Writes one chunk to the object being stored (hashing it on the way). */
@@ -123,7 +128,9 @@ export class FsObjectStore implements ObjectStore {
       const path = `${dir}/${entry.name}`;
       try {
         const mtime = (await Deno.lstat(path)).mtime?.getTime();
-        if (mtime === undefined || mtime >= cutoff) continue;
+        const pid = Number(entry.name.split(".").at(-3));
+        const dead = opts.deadWriters?.(pid) ?? false;
+        if (!dead && (mtime === undefined || mtime >= cutoff)) continue;
         await Deno.remove(path);
         removed++;
       } catch (err) {

@@ -201,7 +201,7 @@ Deno.test("--json: status, diff, json, fsck and global-config print compact JSON
     );
     assert.deepEqual(await r.run(["fsck", "--json"]), {
       code: 0,
-      stdout: '{"objects":1,"problems":[]}\n',
+      stdout: '{"objects":1,"problems":[],"tempsRemoved":0}\n',
       stderr: "",
     });
     assert.equal(
@@ -220,6 +220,7 @@ Deno.test("--json: fsck problems go to stdout as JSON and the error to stderr as
     assert.deepEqual(JSON.parse(out.stdout), {
       objects: 1,
       problems: [{ sha: sha256Hex("a"), key: "a.bin", kind: "missing" }],
+      tempsRemoved: 0,
     });
     const err = JSON.parse(out.stderr);
     assert.equal(err.error.code, "FSCK");

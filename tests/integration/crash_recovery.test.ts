@@ -20,6 +20,7 @@ import {
   pvrCommand,
   type PvrPlace,
   readStateBytes,
+  runPvr,
   runPvrInProcess,
   runTrial,
   sameBytes,
@@ -85,23 +86,6 @@ for (const op of CRASH_OPS) {
 
 const LOCK_TESTS = canWatchLocks(); // they watch the lock through /proc/locks (Linux)
 
-/** Runs pvr in a subprocess, killed (and reported as such) after `timeoutMs`. */
-async function runPvrWithin(args: string[], place: PvrPlace, timeoutMs: number) {
-  const t0 = performance.now();
-  const child = pvrCommand(args, place).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    timedOut: out.signal === "SIGKILL",
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-    ms: performance.now() - t0,
-  };
-}
-
 /**
  * Starts `pvr <args>` on a copy of `fx`, stops it (SIGSTOP) once it holds the lock,
  * runs `during`, then lets it go on (SIGCONT) and returns its exit code. Retries on a
@@ -133,7 +117,13 @@ async function whileLockHeld(
       }
       return { ws, holderCode: (await status).code };
     } catch (err) {
-      if (!exited) holder.kill("SIGKILL");
+      if (!exited) {
+        try {
+          holder.kill("SIGKILL");
+        } catch {
+          // it has just exited
+        }
+      }
       await status;
       await ws.cleanup();
       throw err;
@@ -148,7 +138,7 @@ Deno.test({
   async fn() {
     const fx = await fixture("checkout");
     const { ws, holderCode } = await whileLockHeld(fx, ["checkout"], async (ws) => {
-      const r = await runPvrWithin(["commit"], ws, 30_000);
+      const r = await runPvr(["commit"], ws, 30_000);
       assert.equal(r.timedOut, false, "pvr commit waited for the lock (holder is stopped)");
       assert.equal(r.code, 6, r.stderr);
       assert.equal(r.stdout, "");
@@ -226,7 +216,7 @@ Deno.test({
           assert.ok(attempt < 5, "the checkout always finished before it could be killed");
           continue;
         }
-        const r = await runPvrWithin(["commit"], ws, 30_000);
+        const r = await runPvr(["commit"], ws, 30_000);
         assert.equal(r.timedOut, false, "pvr commit hung");
         assert.equal(r.code, 0, r.stderr);
         assert.equal(treeDifference(await snapshotTree(ws.cwd), fx.newTree), "");

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { add, checkout, commit, fsck } from "../../mod.ts";
-import { rejectsWithCode, sha256Hex, type TestRepo, withRepo } from "../support/cli.ts";
+import { exists, rejectsWithCode, sha256Hex, type TestRepo, withRepo } from "../support/cli.ts";
 
 const FILES = { "a.bin": "a", "b.bin": "b", "c.bin": "c", "same.bin": "a", "x.json": '{"k":1}' };
 
@@ -21,7 +21,7 @@ async function corrupt(r: TestRepo, content: string, replacement: string): Promi
 Deno.test("fsck() of a sound repository checks each distinct object once and finds nothing", async () => {
   await withRepo(async (r) => {
     await committed(r);
-    assert.deepEqual(await fsck(r.opts), { objects: 3, problems: [] });
+    assert.deepEqual(await fsck(r.opts), { objects: 3, problems: [], tempsRemoved: 0 });
   });
 });
 
@@ -36,6 +36,7 @@ Deno.test("fsck() finds a missing and a corrupt object, in key order", async () 
         { sha: sha256Hex("a"), key: "a.bin", kind: "corrupt" },
         { sha: sha256Hex("c"), key: "c.bin", kind: "missing" },
       ],
+      tempsRemoved: 0,
     });
   });
 });
@@ -70,4 +71,18 @@ Deno.test("fsck() outside a repository fails with NOT_A_REPO", async () => {
   await withRepo(async (r) => {
     await rejectsWithCode(fsck(r.opts), "NOT_A_REPO");
   }, { init: false });
+});
+
+Deno.test("fsck() removes partial objects of dead writers and keeps a live writer's", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    // A pid that cannot be running (above the kernel's pid_max) and this process's own.
+    const dead = `${r.objectsDir}/.${"ab".repeat(32)}.4194305.0a1b2c.tmp`;
+    const live = `${r.objectsDir}/.${"cd".repeat(32)}.${Deno.pid}.0a1b2c.tmp`;
+    await Deno.writeTextFile(dead, "partial");
+    await Deno.writeTextFile(live, "partial");
+    assert.equal((await fsck(r.opts)).tempsRemoved, 1);
+    assert.equal(await exists(dead), false);
+    assert.equal(await exists(live), true);
+  });
 });
