@@ -69,7 +69,7 @@ Deno.test("pvwificonnect.tgz imports, checks out, passes fsck and exports back b
     }
     assert.deepEqual(await status(r.opts), { added: [], removed: [], changed: [], untracked: [] });
     assert.equal(canonicalJson((await json(r.opts)).state), new TextDecoder().decode(orig));
-    assert.deepEqual(await fsck(r.opts), { objects: 3, problems: [] });
+    assert.deepEqual(await fsck(r.opts), { objects: 3, problems: [], tempsRemoved: 0 });
 
     await exportRepo({ ...r.opts, output: `${r.root}/re.tgz` });
     assert.deepEqual(await tar(["xzOf", `${r.root}/re.tgz`, "json"]), orig);
@@ -95,7 +95,7 @@ Deno.test("pvwificonnect.tgz clones directly into a checked-out repository named
     assert.deepEqual(await Deno.readFile(`${res.dir}/.pvr/json`), await originalJson());
     const opts = { dir: res.dir, configDir: r.configDir };
     assert.deepEqual(await status(opts), { added: [], removed: [], changed: [], untracked: [] });
-    assert.deepEqual(await fsck(opts), { objects: 3, problems: [] });
+    assert.deepEqual(await fsck(opts), { objects: 3, problems: [], tempsRemoved: 0 });
     assert.equal(
       sha256Hex(await Deno.readFile(`${res.dir}/pvwificonnect/root.squashfs`)),
       "d9d9845d77d2765575c848fe95be969f989c0687d2055b9f7168105c6e077e3c",
