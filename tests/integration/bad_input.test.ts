@@ -11,9 +11,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Header } from "tar";
-import { add, commit, exportRepo } from "../../mod.ts";
+import { exportRepo } from "../../mod.ts";
 import {
-  ageFiles,
+  commitFiles,
   exists,
   sha256Hex,
   snapshotTree,
@@ -34,11 +34,8 @@ const FILES = {
 };
 
 /** A repository with FILES committed (aged, so the stat cache trusts them). */
-async function committed(r: TestRepo, files: Record<string, string> = FILES): Promise<void> {
-  await r.write(files);
-  await ageFiles(r.dir, Object.keys(files));
-  await add(r.opts);
-  await commit(r.opts);
+function committed(r: TestRepo, files: Record<string, string> = FILES): Promise<void> {
+  return commitFiles(r, files, { age: true });
 }
 
 /** Object ids in the store, each checked to hash to its name. */

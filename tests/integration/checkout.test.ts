@@ -1,9 +1,9 @@
 /** `checkout()` on real temp dirs: copy, hardlink and canonical modes; what is (not) rewritten. */
 
 import assert from "node:assert/strict";
-import { add, checkout, commit, get, status } from "../../mod.ts";
+import { add, checkout, get, status } from "../../mod.ts";
 import {
-  ageFiles,
+  commitFiles,
   exists,
   rejectsWithCode,
   sha256Hex,
@@ -19,11 +19,8 @@ const FILES = {
 };
 
 /** Writes, ages (so the stat cache trusts them), adds and commits `files`. */
-async function committed(r: TestRepo, files: Record<string, string> = FILES): Promise<void> {
-  await r.write(files);
-  await ageFiles(r.dir, Object.keys(files));
-  await add(r.opts);
-  await commit(r.opts);
+function committed(r: TestRepo, files: Record<string, string> = FILES): Promise<void> {
+  return commitFiles(r, files, { age: true });
 }
 
 Deno.test("checkout() restores deleted files: objects copied, JSON 4-space indented and HTML-escaped", async () => {

@@ -1,13 +1,17 @@
 /** `diff()` on real temp dirs: the RFC 7396 merge patch, and `pvr diff --format json-patch`. */
 
 import assert from "node:assert/strict";
-import { add, canonicalJson, commit, diff } from "../../mod.ts";
-import { rejectsWithCode, sha256Hex, type TestRepo, withRepo } from "../support/cli.ts";
+import { add, canonicalJson, diff } from "../../mod.ts";
+import {
+  commitFiles,
+  rejectsWithCode,
+  sha256Hex,
+  type TestRepo,
+  withRepo,
+} from "../support/cli.ts";
 
-async function committed(r: TestRepo, files: Record<string, string>): Promise<void> {
-  await r.write(files);
-  await add(r.opts);
-  await commit(r.opts);
+function committed(r: TestRepo, files: Record<string, string>): Promise<void> {
+  return commitFiles(r, files);
 }
 
 const BASE = {

@@ -2,8 +2,15 @@
 
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { add, checkout, commit, exportRepo, importRepo, init, status } from "../../mod.ts";
-import { exists, rejectsWithCode, sha256Hex, type TestRepo, withRepo } from "../support/cli.ts";
+import { checkout, exportRepo, importRepo, init, status } from "../../mod.ts";
+import {
+  commitFiles,
+  exists,
+  rejectsWithCode,
+  sha256Hex,
+  type TestRepo,
+  withRepo,
+} from "../support/cli.ts";
 
 const FILES = {
   "bsp/kernel.img": "kernel",
@@ -13,10 +20,8 @@ const FILES = {
   "top.bin": "top",
 };
 
-async function committed(r: TestRepo, files: Record<string, string> = FILES): Promise<void> {
-  await r.write(files);
-  await add(r.opts);
-  await commit(r.opts);
+function committed(r: TestRepo, files: Record<string, string> = FILES): Promise<void> {
+  return commitFiles(r, files);
 }
 
 /** `tar tf` of an archive (GNU tar, independent of the code under test), in order. */

@@ -1,15 +1,20 @@
 /** `fsck()`: every object the committed state references is re-hashed. */
 
 import assert from "node:assert/strict";
-import { add, checkout, commit, fsck } from "../../mod.ts";
-import { exists, rejectsWithCode, sha256Hex, type TestRepo, withRepo } from "../support/cli.ts";
+import { checkout, fsck } from "../../mod.ts";
+import {
+  commitFiles,
+  exists,
+  rejectsWithCode,
+  sha256Hex,
+  type TestRepo,
+  withRepo,
+} from "../support/cli.ts";
 
 const FILES = { "a.bin": "a", "b.bin": "b", "c.bin": "c", "same.bin": "a", "x.json": '{"k":1}' };
 
-async function committed(r: TestRepo): Promise<void> {
-  await r.write(FILES);
-  await add(r.opts);
-  await commit(r.opts);
+function committed(r: TestRepo): Promise<void> {
+  return commitFiles(r, FILES);
 }
 
 async function corrupt(r: TestRepo, content: string, replacement: string): Promise<void> {

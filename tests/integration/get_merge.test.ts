@@ -14,6 +14,7 @@ import {
   status,
 } from "../../mod.ts";
 import {
+  commitFiles,
   exists,
   rejectsWithCode,
   sha256Hex,
@@ -38,10 +39,8 @@ async function makeSource(r: TestRepo, files: Record<string, string>): Promise<s
   return dir;
 }
 
-async function committed(r: TestRepo, files: Record<string, string>): Promise<void> {
-  await r.write(files);
-  await add(r.opts);
-  await commit(r.opts);
+function committed(r: TestRepo, files: Record<string, string>): Promise<void> {
+  return commitFiles(r, files);
 }
 
 /** The committed state of the test repo as canonical JSON text. */

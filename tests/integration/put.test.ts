@@ -1,8 +1,9 @@
 /** `put()` to local directories: the bare layout, only referenced objects, then clone from it. */
 
 import assert from "node:assert/strict";
-import { add, clone, commit, put } from "../../mod.ts";
+import { clone, put } from "../../mod.ts";
 import {
+  commitFiles,
   exists,
   rejectsWithCode,
   sha256Hex,
@@ -12,10 +13,8 @@ import {
   writeFiles,
 } from "../support/cli.ts";
 
-async function committed(r: TestRepo, files: Record<string, string>): Promise<void> {
-  await r.write(files);
-  await add(r.opts);
-  await commit(r.opts);
+function committed(r: TestRepo, files: Record<string, string>): Promise<void> {
+  return commitFiles(r, files);
 }
 
 async function listDir(path: string): Promise<string[]> {

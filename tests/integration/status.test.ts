@@ -5,7 +5,7 @@ import { add, commit, status } from "../../mod.ts";
 import { Repo } from "../../core/repo/repo.ts";
 import { prepareRead } from "../../core/repo/transaction.ts";
 import { computeWorkingState } from "../../core/repo/working_state.ts";
-import { ageFiles, rejectsWithCode, type TestRepo, withRepo } from "../support/cli.ts";
+import { ageFiles, commitFiles, rejectsWithCode, type TestRepo, withRepo } from "../support/cli.ts";
 
 /** Sets the mtime of the given working files into the past (not racy for the stat cache). */
 function age(r: TestRepo, keys: string[], when?: Date): Promise<void> {
@@ -21,10 +21,8 @@ async function hashedCount(r: TestRepo): Promise<number> {
   return ws.hashed;
 }
 
-async function committed(r: TestRepo, files: Record<string, string>): Promise<void> {
-  await r.write(files);
-  await add(r.opts);
-  await commit(r.opts);
+function committed(r: TestRepo, files: Record<string, string>): Promise<void> {
+  return commitFiles(r, files);
 }
 
 Deno.test("status() of a freshly committed tree is empty", async () => {

@@ -262,3 +262,19 @@ export const PAST = new Date("2020-01-02T03:04:05Z");
 export async function ageFiles(dir: string, keys: string[], when = PAST): Promise<void> {
   for (const k of keys) await Deno.utime(`${dir}/${k}`, when, when);
 }
+
+/**
+ * Writes `files` into the repo, adds and commits them. With `age`, the files get an
+ * mtime in the past first, so the stat cache never sees them as "just modified".
+ */
+export async function commitFiles(
+  r: TestRepo,
+  files: Record<string, string>,
+  opts: { age?: boolean } = {},
+): Promise<void> {
+  const { add, commit } = await import("../../mod.ts");
+  await r.write(files);
+  if (opts.age) await ageFiles(r.dir, Object.keys(files));
+  await add(r.opts);
+  await commit(r.opts);
+}
