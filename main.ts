@@ -1,12 +1,23 @@
 /**
  * The pvr executable: run the CLI on the process's arguments and exit with its code.
  *
+ * `pvr --version` (or `-v`) alone is answered here, before the CLI is loaded: loading
+ * it (commander, every command, Node built-ins) takes most of that command's time. The
+ * line is the same one the CLI prints.
+ *
  * @module
  */
 
-import { runCli } from "./commands/cli.ts";
-import { processIo } from "./commands/output.ts";
+import { VERSION_TEXT } from "./core/version.ts";
 
 if (import.meta.main) {
-  Deno.exit(await runCli(Deno.args, processIo()));
+  const args = Deno.args;
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
+    const bytes = new TextEncoder().encode(`${VERSION_TEXT}\n`);
+    for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
+    Deno.exit(0);
+  }
+  const { runCli } = await import("./commands/cli.ts");
+  const { processIo } = await import("./commands/output.ts");
+  Deno.exit(await runCli(args, processIo()));
 }

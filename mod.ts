@@ -39,6 +39,38 @@ export { get, type GetOptions, type GetResult, merge } from "./core/ops/get.ts";
 export { clone, type CloneOptions, type CloneResult } from "./core/ops/clone.ts";
 export { put, type PutOptions, type PutResult } from "./core/ops/put.ts";
 export {
+  post,
+  type PostedRevision,
+  type PostEnvelopeOptions,
+  type PostOptions,
+  type PostResult,
+} from "./core/ops/post.ts";
+export {
+  putObjects,
+  type PutObjectsOptions,
+  type PutObjectsResult,
+} from "./core/ops/putobjects.ts";
+export { fastcopy, type FastcopyOptions, type FastcopyResult } from "./core/ops/fastcopy.ts";
+export { inspect, type InspectOptions, type InspectResult } from "./core/ops/inspect.ts";
+export {
+  remoteInfo,
+  type RemoteInfoOptions,
+  type RemoteInfoResult,
+} from "./core/ops/remoteinfo.ts";
+export { stepInfo, type StepInfoOptions, type StepInfoResult } from "./core/ops/stepinfo.ts";
+export type { PvrRemote, RemoteOptions } from "./core/remote/pantahub/remote.ts";
+export type { PantahubCaller, PantahubRequest } from "./core/remote/pantahub/types.ts";
+export type { UploadedObject, UploadOutcome } from "./core/remote/pantahub/upload.ts";
+export type { RetryPolicy, TransferOptions } from "./core/remote/pantahub/transfer.ts";
+export {
+  NULL_TRANSFER_REPORTER,
+  type TransferDirection,
+  type TransferObject,
+  type TransferOutcome,
+  type TransferReporter,
+  type TransferTotals,
+} from "./core/remote/progress.ts";
+export {
   exportRepo,
   type ExportRepoOptions,
   type ExportRepoResult,
@@ -55,6 +87,38 @@ export {
   type GlobalConfigOptions,
   type GlobalConfigResult,
 } from "./core/ops/global_config.ts";
+export { login, type LoginOptions, type LoginResult } from "./core/ops/login.ts";
+export {
+  whoami,
+  type WhoamiAccount,
+  type WhoamiOptions,
+  type WhoamiResult,
+} from "./core/ops/whoami.ts";
+export { register, type RegisterOptions, type RegisterResult } from "./core/ops/register.ts";
+export { claim, type ClaimOptions, type ClaimResult } from "./core/ops/claim.ts";
+export {
+  deviceCreate,
+  type DeviceCreateOptions,
+  type DeviceCreateResult,
+  type UploadObjectsHook,
+} from "./core/ops/device_create.ts";
+export { deviceGet, type DeviceGetOptions, type DeviceGetResult } from "./core/ops/device_get.ts";
+export { deviceSet, type DeviceSetOptions, type DeviceSetResult } from "./core/ops/device_set.ts";
+export {
+  devicePs,
+  type DevicePsOptions,
+  type DevicePsResult,
+  type DeviceSummary,
+} from "./core/ops/device_ps.ts";
+export {
+  deviceLogs,
+  type DeviceLogsOptions,
+  type DeviceLogsResult,
+  type LogEntry,
+} from "./core/ops/device_logs.ts";
+export type { PantahubOptions } from "./core/ops/hub_common.ts";
+export { PantahubSession, type PantahubSessionOptions } from "./core/remote/pantahub/session.ts";
+export { type Prompter, TtyPrompter } from "./core/remote/pantahub/prompt.ts";
 export type { RepoOptions } from "./core/ops/common.ts";
 export { resolveConfigDir } from "./core/repo/global_config.ts";
 export { EXIT_CODES, exitCodeFor, PvrError, type PvrErrorCode } from "./core/errors.ts";

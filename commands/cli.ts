@@ -8,7 +8,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { CliContext, type CommandFactory, type RawGlobalFlags } from "./context.ts";
 import { type CliIo, EXIT_CODE_HELP, reportError } from "./output.ts";
-import { VERSION } from "../core/version.ts";
+import { VERSION_TEXT } from "../core/version.ts";
 import { initCommand } from "./init.ts";
 import { addCommand } from "./add.ts";
 import { jsonCommand } from "./json.ts";
@@ -24,6 +24,18 @@ import { importCommand } from "./import.ts";
 import { fsckCommand } from "./fsck.ts";
 import { globalConfigCommand } from "./global_config.ts";
 import { deployCommand } from "./deploy.ts";
+import { postCommand } from "./post.ts";
+import { inspectCommand } from "./inspect.ts";
+import { remoteInfoCommand, stepInfoCommand } from "./remoteinfo.ts";
+import { fastcopyCommand } from "./fastcopy.ts";
+import { putObjectsCommand } from "./putobjects.ts";
+import { claimCommand } from "./claim.ts";
+import { registerCommand } from "./register.ts";
+import { psDeprecatedCommand } from "./device/ps.ts";
+import { logsDeprecatedCommand } from "./device/logs.ts";
+import { whoamiCommand } from "./whoami.ts";
+import { loginCommand } from "./login.ts";
+import { deviceCommand } from "./device.ts";
 
 /**
  * Commands in the Go pvr's order. Where the Go pvr declares one alias on several
@@ -34,25 +46,38 @@ const COMMANDS: CommandFactory[] = [
   initCommand,
   addCommand,
   jsonCommand,
+  claimCommand,
   diffCommand,
   statusCommand,
   commitCommand,
   putCommand,
+  postCommand,
   getCommand,
+  inspectCommand,
+  remoteInfoCommand,
+  stepInfoCommand,
   deployCommand,
   mergeCommand,
   resetCommand,
   cloneCommand,
+  fastcopyCommand,
+  putObjectsCommand,
   exportCommand,
   importCommand,
+  registerCommand,
+  psDeprecatedCommand,
+  logsDeprecatedCommand,
   fsckCommand,
   globalConfigCommand,
+  whoamiCommand,
+  loginCommand,
+  deviceCommand,
 ];
 
 function buildProgram(ctx: CliContext, flags: { current: RawGlobalFlags }) {
   const program = new Command("pvr")
     .description("pvr — manage Pantavisor device states as one canonical, diffable JSON")
-    .version(`pvr version ${VERSION}`, "-v, --version", "print the version")
+    .version(VERSION_TEXT, "-v, --version", "print the version")
     .option("-a, --access-token <token>", "Pantahub access token (env PVR_ACCESSTOKEN)")
     .option("-b, --baseurl <url>", "Pantahub API base (env PVR_BASEURL)")
     .option("--http-proxy <proxy>", "system, no, or a proxy URL (env PVR_HTTP_PROXY)")

@@ -3,6 +3,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { deploy } from "../core/ops/deploy.ts";
 import type { CliContext } from "./context.ts";
+import { JOBS_HELP, QUIET_HELP, remoteOptions } from "./remote.ts";
 
 /** Builds the `deploy` command. */
 export function deployCommand(ctx: CliContext) {
@@ -13,9 +14,12 @@ export function deployCommand(ctx: CliContext) {
     .argument("<deploy-dir>", "the directory to deploy into")
     .argument("[repositories...]", "sources (default: the repository in the current directory)")
     .option("-n, --nomerge", "replace instead of merge")
+    .option("-j, --jobs <n>", JOBS_HELP)
+    .option("-q, --quiet", QUIET_HELP)
     .action(async (deployDir, refs, opts) => {
       ctx.out("Starting deployment ...\n");
       const r = await deploy({
+        ...remoteOptions(ctx, opts),
         deployDir,
         refs,
         noMerge: opts.nomerge,

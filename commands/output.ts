@@ -6,6 +6,8 @@
  */
 
 import { EXIT_CODES, exitCodeFor, PvrError } from "../core/errors.ts";
+import { redact } from "../core/remote/http.ts";
+import type { Prompter } from "../core/remote/pantahub/prompt.ts";
 
 /** An output stream the CLI writes to. */
 export interface OutStream {
@@ -27,6 +29,10 @@ export interface CliIo {
   cwd: string;
   /** Standard input (import from `-`, prompts). */
   stdin?: ReadableStream<Uint8Array>;
+  /** True when standard input is a terminal (prompts need one on stdin and stderr). */
+  stdinIsTerminal?: boolean;
+  /** Who answers prompts (login, claim challenge); default the terminal when there is one. */
+  prompter?: Prompter;
 }
 
 const encoder = new TextEncoder();
@@ -50,6 +56,7 @@ export function processIo(): CliIo {
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),
     stdin: Deno.stdin.readable,
+    stdinIsTerminal: Deno.stdin.isTerminal(),
   };
 }
 
@@ -97,7 +104,9 @@ export const EXIT_CODE_HELP = `Exit codes:
 export function reportError(io: CliIo, err: unknown, asJson: boolean): number {
   const code = exitCodeFor(err);
   const pvr = err instanceof PvrError ? err : null;
-  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
+  // The last line of defence: no token or signed URL ever reaches the terminal.
+  const message = redact(err instanceof Error ? err.message : String(err))
+    .replace(/\s*\n\s*/g, " ");
   if (asJson) {
     io.stderr.write(
       JSON.stringify({

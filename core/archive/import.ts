@@ -28,7 +28,7 @@ import { FsObjectStore } from "../store/fs_store.ts";
 import type { ObjectStore } from "../store/object_store.ts";
 import { type State, stateObjects, validateState } from "../model/state.ts";
 import { parseJson } from "../model/json_parse.ts";
-import { fsyncDir } from "../../native/durability.ts";
+import { fsyncDir, syncPaths } from "../../native/durability.ts";
 import { TarFormatError, TarReader, TarType } from "./tar.ts";
 
 /** Largest `json` entry accepted. */
@@ -130,11 +130,15 @@ export async function commitStaged(
   const fsync = opts.fsync ?? true;
   let added = 0;
   let renamed = false;
+  // First the objects to move (not in the store with the same size), then one flush of
+  // all of them (a `syncfs` where FFI allows it: an fsync per object made an import of
+  // 10,000 small objects several times slower), then the renames.
+  const moves: [string, string][] = [];
   for (const sha of [...staged].sort()) {
     const src = `${stagingDir}/${sha}`;
     let size: number;
     try {
-      size = (await Deno.stat(src)).size;
+      size = Deno.statSync(src).size;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) {
         throw new PvrError("OBJECT_MISSING", `staged object ${sha} is not in ${stagingDir}`, {
@@ -144,10 +148,15 @@ export async function commitStaged(
       throw err;
     }
     if ((await store.size(sha)) === size) continue;
+    moves.push([sha, src]);
+  }
+  if (fsync && store.pathOf && moves.length > 0) {
+    await syncPaths(stagingDir, moves.map(([, src]) => src), []);
+  }
+  for (const [sha, src] of moves) {
     if (store.pathOf) {
-      if (fsync) await syncFile(src);
       try {
-        await Deno.rename(src, store.pathOf(sha));
+        Deno.renameSync(src, store.pathOf(sha));
         renamed = true;
         added++;
         continue;
@@ -527,12 +536,6 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     off += c.length;
   }
   return out;
-}
-
-/** Fsyncs a file's data (the file is opened read-only). */
-async function syncFile(path: string): Promise<void> {
-  using file = await Deno.open(path, { read: true });
-  await file.syncData();
 }
 
 /** Maps any failure of the read loop to the error the caller sees. */

@@ -7,12 +7,13 @@
 import { PvrError } from "../errors.ts";
 import { absolutePath } from "../repo/global_config.ts";
 import { isUrl, splitRef } from "../remote/source.ts";
+import { fixupRepoRef, type RemoteOptions } from "../remote/pantahub/remote.ts";
 import { init } from "./init.ts";
 import { get } from "./get.ts";
 import { checkout, type CheckoutResult } from "./checkout.ts";
 
 /** Options for {@link clone}. */
-export interface CloneOptions {
+export interface CloneOptions extends RemoteOptions {
   /** The source reference (as for {@link get}), with an optional `#fragment`. */
   ref: string;
   /** Where to create the repo; default `<cwd>/<name of the source>`. */
@@ -62,6 +63,12 @@ export function defaultCloneName(base: string): string {
   return name;
 }
 
+/** The remote settings of `opts` (caller, transfer options), nothing else. */
+function remoteOnly(opts: CloneOptions): RemoteOptions {
+  const { caller, repoBaseUrl, jobs, reporter, fetch, putBlob, retry, idleTimeoutMs } = opts;
+  return { caller, repoBaseUrl, jobs, reporter, fetch, putBlob, retry, idleTimeoutMs };
+}
+
 async function emptyOrMissing(path: string): Promise<boolean> {
   try {
     for await (const _ of Deno.readDir(path)) return false;
@@ -74,15 +81,18 @@ async function emptyOrMissing(path: string): Promise<boolean> {
 
 /**
  * Initialises a temp repo beside the target, gets the source into it, checks it out,
- * and renames it into place — so the target appears whole or not at all.
+ * and renames it into place — so the target appears whole or not at all. The source
+ * may be remote (see {@link get}); the default directory name comes from the reference
+ * as given (`…/trails/<id>` → `<id>`, `user/dev` → `dev`).
  *
- * Permissions: read, write.
+ * Permissions: read, write; net for remotes.
  */
 export async function clone(opts: CloneOptions): Promise<CloneResult> {
   const { base, fragment } = splitRef(opts.ref);
+  const fixed = await fixupRepoRef(opts.ref, { cwd: opts.cwd, repoBaseUrl: opts.repoBaseUrl });
   // Local paths are remembered absolute, so the clone's default URL works from it.
-  const ref = isUrl(base)
-    ? opts.ref
+  const ref = isUrl(splitRef(fixed).base)
+    ? fixed
     : absolutePath(base, opts.cwd) + (fragment ? `#${fragment}` : "");
   const target = absolutePath(opts.target ?? defaultCloneName(base), opts.cwd);
   if (!(await emptyOrMissing(target))) {
@@ -98,7 +108,7 @@ export async function clone(opts: CloneOptions): Promise<CloneResult> {
       objectsDir: opts.objectsDir ? absolutePath(opts.objectsDir, opts.cwd) : undefined,
       spec: opts.spec,
     });
-    const got = await get({ dir: tmp, configDir: opts.configDir, ref });
+    const got = await get({ ...remoteOnly(opts), dir: tmp, configDir: opts.configDir, ref });
     const co = await checkout({ dir: tmp, configDir: opts.configDir, canonical: opts.canonical });
     await Deno.remove(target).catch(() => {});
     await Deno.rename(tmp, target);

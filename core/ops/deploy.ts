@@ -16,9 +16,11 @@ import { withWriteLock } from "../repo/transaction.ts";
 import { init } from "./init.ts";
 import { get, type GetResult, merge } from "./get.ts";
 import { checkout, type CheckoutResult } from "./checkout.ts";
+import { fixupRepoRef, type RemoteOptions } from "../remote/pantahub/remote.ts";
+import { isUrl, splitRef } from "../remote/source.ts";
 
 /** Options for {@link deploy}. */
-export interface DeployOptions {
+export interface DeployOptions extends RemoteOptions {
   /** The deploy (trail) directory; initialised when it is not a repository yet. */
   deployDir: string;
   /** Sources (as for get); empty means the repository at `cwd`. */
@@ -101,11 +103,13 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   }
   const sources: GetResult[] = [];
   for (const ref of refs) {
-    const { base, rest } = { base: ref.split("#")[0], rest: ref.slice(ref.split("#")[0].length) };
-    const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(base)
-      ? ref
-      : absolutePath(base, opts.cwd) + rest;
-    const o = { dir, configDir: opts.configDir, ref: abs };
+    const fixed = await fixupRepoRef(ref, { cwd: opts.cwd, repoBaseUrl: opts.repoBaseUrl });
+    const { base, fragment } = splitRef(fixed);
+    const abs = isUrl(base)
+      ? fixed
+      : absolutePath(base, opts.cwd) + (fixed.includes("#") ? `#${fragment}` : "");
+    const { deployDir: _d, refs: _r, noMerge: _n, cwd: _c, ...remote } = opts;
+    const o = { ...remote, dir, configDir: opts.configDir, ref: abs };
     sources.push(opts.noMerge ? await get(o) : await merge(o));
   }
   const repo = await Repo.open({ dir, configDir: opts.configDir });

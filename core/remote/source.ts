@@ -4,7 +4,8 @@
  * A {@link Source} is anything a state and its objects can be fetched from: a local
  * bare repo directory (`json` + `objects/`, e.g. someone's `.pvr`), a checkout root
  * (its `.pvr` is used — the Go pvr fails there), or an export tarball (verified and
- * staged first). Remote (HTTP) sources implement the same interface.
+ * staged first). Remote (HTTP) sources implement the same interface
+ * (`pantahub/remote.ts`): {@link openSource} opens either kind.
  *
  * @module
  */
@@ -17,6 +18,11 @@ import type { ObjectStore } from "../store/object_store.ts";
 import { FsObjectStore } from "../store/fs_store.ts";
 import { readExport } from "../archive/import.ts";
 import { absolutePath } from "../repo/global_config.ts";
+import { openRemoteSource, type RemoteOptions } from "./pantahub/remote.ts";
+import { redactUrl } from "./http.ts";
+
+/** Moved to `http.ts` (the one redaction place); re-exported for existing callers. */
+export { redactUrl };
 
 /** A place a state and its objects come from. */
 export interface Source {
@@ -26,10 +32,30 @@ export interface Source {
   readonly local: boolean;
   /** The source's state (validated). */
   readonly state: State;
-  /** Where its objects are. */
-  readonly store: ObjectStore;
+  /**
+   * Brings the given objects (object id → its first state key) into `into`, each
+   * verified before it becomes visible there. Throws on the first failure
+   * (`OBJECT_MISSING`, `OBJECT_CORRUPT`, `REMOTE`, …); objects stored before it stay.
+   */
+  fetchObjects(objects: ReadonlyMap<string, string>, into: FsObjectStore): Promise<void>;
   /** Releases temp files. */
   close(): Promise<void>;
+}
+
+/** The {@link Source.fetchObjects} of a local store: one verified copy after the other. */
+function copyFrom(label: string, from: ObjectStore): Source["fetchObjects"] {
+  return async (objects, into) => {
+    for (const [sha, key] of objects) {
+      if (!(await from.has(sha))) {
+        throw new PvrError("OBJECT_MISSING", `object ${sha} of ${key} is missing from ${label}`, {
+          path: key,
+        });
+      }
+      const path = from.pathOf?.(sha);
+      if (path) await into.putFile(path, sha);
+      else await into.put(await from.read(sha), sha);
+    }
+  };
 }
 
 /** A reference split into its base and fragment. */
@@ -84,7 +110,13 @@ async function openBareDir(label: string, dir: string): Promise<Source> {
       objectsDir = od.startsWith("/") ? od : absolutePath(od, `${dir}/..`);
     }
   }
-  return { label, local: true, state, store: new FsObjectStore(objectsDir), close: async () => {} };
+  return {
+    label,
+    local: true,
+    state,
+    fetchObjects: copyFrom(label, new FsObjectStore(objectsDir)),
+    close: async () => {},
+  };
 }
 
 async function openTarball(label: string, path: string, tmpParent: string): Promise<Source> {
@@ -95,7 +127,7 @@ async function openTarball(label: string, path: string, tmpParent: string): Prom
       label,
       local: true,
       state,
-      store: new FsObjectStore(staging),
+      fetchObjects: copyFrom(label, new FsObjectStore(staging)),
       close: () => Deno.remove(staging, { recursive: true }).catch(() => {}),
     };
   } catch (err) {
@@ -110,16 +142,16 @@ export interface OpenSourceOptions {
   cwd: string;
   /** Where a tarball may be staged (a dir on the same file system as the store). */
   tmpDir: string;
+  /** For URLs: the Pantahub caller and the transfer settings. */
+  remote?: RemoteOptions & { configDir?: string };
 }
 
-/** Opens the source named by `base` (a reference without its fragment). */
+/**
+ * Opens the source named by `base` (a reference without its fragment, already through
+ * `fixupRepoRef`): a URL is a Pantahub remote, anything else a local path.
+ */
 export async function openSource(base: string, opts: OpenSourceOptions): Promise<Source> {
-  if (isUrl(base)) {
-    throw new PvrError(
-      "BAD_REFERENCE",
-      `remote references are not supported yet: ${redactUrl(base)}`,
-    );
-  }
+  if (isUrl(base)) return await openRemoteSource(base, opts.remote ?? {});
   const path = absolutePath(base, opts.cwd);
   const st = await statOrNull(path);
   if (st === null) {
@@ -130,17 +162,4 @@ export async function openSource(base: string, opts: OpenSourceOptions): Promise
   if (await statOrNull(`${path}/json`)) return await openBareDir(base, path);
   if (await statOrNull(`${path}/.pvr/json`)) return await openBareDir(base, `${path}/.pvr`);
   throw new PvrError("BAD_REFERENCE", `not a repository: ${base} (no json or .pvr/json)`);
-}
-
-/** A URL with its query string and credentials removed (signed URLs carry secrets). */
-export function redactUrl(u: string): string {
-  try {
-    const url = new URL(u);
-    url.username = "";
-    url.password = "";
-    url.search = url.search ? "?…" : "";
-    return url.toString();
-  } catch {
-    return u.replace(/\?.*$/, "?…");
-  }
 }

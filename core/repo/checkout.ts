@@ -65,14 +65,33 @@ export function inlineFileText(value: JsonValue, canonical: boolean): string {
 
 /**
  * Makes sure every parent directory of `key` is a real directory inside the repo
- * (creating missing ones) — never a symlink, never a file.
+ * (creating missing ones) — never a symlink, never a file. `absent` collects the
+ * directories that did not exist: those found missing (with `create` false) or created.
+ *
+ * Returns false when the target certainly does not exist: a parent is missing (with
+ * `create` false), or was created by this checkout. Callers then skip the `lstat`s of
+ * the target, which would fail: in a checkout into an empty tree, the `NotFound` errors
+ * of those calls cost more than the rest of the per-file work together.
  */
-function ensureParents(root: string, key: string, checked: Set<string>, create = true): void {
+function ensureParents(
+  root: string,
+  key: string,
+  checked: Set<string>,
+  create = true,
+  absent?: Set<string>,
+): boolean {
   const segs = key.split("/");
   let rel = "";
+  let fresh = false;
   for (let i = 0; i < segs.length - 1; i++) {
     rel = rel ? `${rel}/${segs[i]}` : segs[i];
-    if (checked.has(rel)) continue;
+    if (checked.has(rel)) {
+      if (absent?.has(rel)) {
+        if (!create) return false; // known missing
+        fresh = true;
+      }
+      continue;
+    }
     const abs = `${root}/${rel}`;
     let st: Deno.FileInfo | null = null;
     try {
@@ -81,8 +100,15 @@ function ensureParents(root: string, key: string, checked: Set<string>, create =
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
     if (st === null) {
-      if (!create) return; // checking only: nothing below a missing directory exists
+      if (!create) {
+        // Checking only: nothing below a missing directory exists.
+        absent?.add(rel);
+        checked.add(rel);
+        return false;
+      }
       Deno.mkdirSync(abs, { mode: 0o755 });
+      absent?.add(rel);
+      fresh = true;
     } else if (st.isSymlink) {
       throw new PvrError("UNSAFE_PATH", `refusing to write ${key}: ${rel} is a symbolic link`, {
         path: key,
@@ -94,6 +120,7 @@ function ensureParents(root: string, key: string, checked: Set<string>, create =
     }
     checked.add(rel);
   }
+  return !fresh;
 }
 
 function targetIsDirectory(path: string): boolean {
@@ -119,7 +146,7 @@ async function placeBlob(
   const objPath = repo.store.pathOf(sha);
   let st: Deno.FileInfo;
   try {
-    st = await Deno.stat(objPath);
+    st = Deno.statSync(objPath);
   } catch {
     throw new PvrError("OBJECT_MISSING", `object ${sha} is missing from ${repo.store.location}`);
   }
@@ -201,9 +228,10 @@ async function preflight(
   cache: StatCache,
 ): Promise<void> {
   const checked = new Set<string>();
+  const missing = new Set<string>();
   for (const key of keys) {
-    ensureParents(repo.dir, key, checked, false);
-    if (targetIsDirectory(`${repo.dir}/${key}`)) {
+    const mayExist = ensureParents(repo.dir, key, checked, false, missing);
+    if (mayExist && targetIsDirectory(`${repo.dir}/${key}`)) {
       throw new PvrError("BAD_WORKTREE", `cannot check out ${key}: a directory is in the way`, {
         path: key,
       });
@@ -211,7 +239,7 @@ async function preflight(
     const value = state.get(key)!;
     if (isInlineJson(key, value)) continue;
     const sha = (value as string).toLowerCase();
-    if (alreadyRight(repo, key, sha, hardlink, cache)) continue;
+    if (mayExist && alreadyRight(repo, key, sha, hardlink, cache)) continue;
     const st = lstatOrNull(repo.store.pathOf(sha));
     if (st === null) {
       throw new PvrError("OBJECT_MISSING", `object ${sha} is missing from ${repo.store.location}`, {
@@ -248,13 +276,16 @@ async function writeState(
     removed: [],
   };
   const checked = new Set<string>();
+  /** Directories this checkout created: nothing is in them but what it wrote. */
+  const created = new Set<string>();
   const written: string[] = [];
 
   for (const key of keys) {
     const value = state.get(key)!;
     const target = `${repo.dir}/${key}`;
-    ensureParents(repo.dir, key, checked);
-    if (targetIsDirectory(target)) {
+    const mayExist = ensureParents(repo.dir, key, checked, true, created);
+    // In a directory this checkout created, only what it made can be in the way.
+    if (mayExist ? targetIsDirectory(target) : created.has(key)) {
       throw new PvrError("BAD_WORKTREE", `cannot check out ${key}: a directory is in the way`, {
         path: key,
       });
@@ -263,23 +294,24 @@ async function writeState(
     try {
       if (isInlineJson(key, value)) {
         const bytes = encoder.encode(inlineFileText(value, canonical));
-        if (sameBytes(target, bytes)) {
+        if (mayExist && sameBytes(target, bytes)) {
           result.unchanged++;
           continue;
         }
-        await Deno.writeFile(tmp, bytes, { mode: 0o644 });
-        await Deno.rename(tmp, target);
+        // Synchronous: for a small file an async op costs more than the work.
+        Deno.writeFileSync(tmp, bytes, { mode: 0o644 });
+        Deno.renameSync(tmp, target);
         written.push(target);
         result.written.inline++;
         continue;
       }
       const sha = (value as string).toLowerCase();
-      if (alreadyRight(repo, key, sha, hardlink, cache)) {
+      if (mayExist && alreadyRight(repo, key, sha, hardlink, cache)) {
         result.unchanged++;
         continue;
       }
       const method = await placeBlob(repo, sha, tmp, hardlink, cache);
-      await Deno.rename(tmp, target);
+      Deno.renameSync(tmp, target);
       written.push(target);
       result.written[method]++;
       const st = Deno.statSync(target);

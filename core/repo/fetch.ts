@@ -11,6 +11,7 @@ import { isInlineJson, type State } from "../model/state.ts";
 import type { ObjectStore } from "../store/object_store.ts";
 import type { Repo } from "./repo.ts";
 import type { StatCache } from "./stat_cache.ts";
+import type { Source } from "../remote/source.ts";
 
 /** One object of a fetch: its first key, and whether it was already in the store. */
 export interface FetchedObject {
@@ -62,33 +63,27 @@ export async function transferObject(
   else await to.put(await from.read(sha), sha);
 }
 
-/** Brings every object of `state` into the repo's store from `from`. */
+/**
+ * Brings every object of `state` into the repo's store from `source`: objects already
+ * there and intact are kept (`cached`), the others are fetched (verified on the way in).
+ * Returns one entry per object, sorted by key.
+ */
 export async function fetchObjects(
   repo: Repo,
-  from: ObjectStore,
+  source: Source,
   state: State,
   cache: StatCache,
 ): Promise<FetchedObject[]> {
   const out: FetchedObject[] = [];
+  const missing = new Map<string, string>();
   for (const [sha, key] of blobsOf(state)) {
-    if (await haveIntact(repo.store, sha, cache)) {
-      out.push({ key, sha, cached: true });
-      continue;
-    }
-    try {
-      await transferObject(from, sha, repo.store);
-    } catch (err) {
-      if (err instanceof PvrError && err.code === "OBJECT_MISSING") {
-        throw new PvrError("OBJECT_MISSING", `object ${sha} of ${key} is missing from the source`, {
-          cause: err,
-          path: key,
-        });
-      }
-      throw err;
-    }
-    const path = repo.store.pathOf(sha);
-    cache.recordObject(sha, await Deno.stat(path));
-    out.push({ key, sha, cached: false });
+    const cached = await haveIntact(repo.store, sha, cache);
+    out.push({ key, sha, cached });
+    if (!cached) missing.set(sha, key);
+  }
+  await source.fetchObjects(missing, repo.store);
+  for (const sha of missing.keys()) {
+    cache.recordObject(sha, await Deno.stat(repo.store.pathOf(sha)));
   }
   return out;
 }

@@ -31,10 +31,11 @@ export async function writeJournal(paths: RepoPaths, j: Journal): Promise<void> 
 }
 
 /** The pending journal, or null. A damaged journal is an error (never guessed at). */
+// deno-lint-ignore require-await
 export async function readJournal(paths: RepoPaths): Promise<Journal | null> {
   let text: string;
   try {
-    text = await Deno.readTextFile(paths.journal);
+    text = Deno.readTextFileSync(paths.journal); // usually missing: a sync call is cheaper
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
     throw err;

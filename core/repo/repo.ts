@@ -95,9 +95,10 @@ export function repoPaths(dir: string): RepoPaths {
   };
 }
 
-async function readIfExists(path: string, what: string): Promise<Uint8Array | null> {
+function readIfExists(path: string, what: string): Uint8Array | null {
   try {
-    return await Deno.readFile(path);
+    // Synchronous: these files are small and an async op costs more than the read.
+    return Deno.readFileSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
     if (err instanceof Deno.errors.IsADirectory || isEisdir(err)) {
@@ -208,9 +209,10 @@ export class Repo {
   }
 
   /** Opens the repo at `dir`; `NOT_A_REPO` when there is no `.pvr/json`. */
+  // deno-lint-ignore require-await
   static async open(opts: OpenRepoOptions): Promise<Repo> {
     const paths = repoPaths(opts.dir);
-    const jsonBytes = await readIfExists(paths.json, ".pvr/json");
+    const jsonBytes = readIfExists(paths.json, ".pvr/json");
     if (jsonBytes === null) {
       throw new PvrError("NOT_A_REPO", `not a pvr repository: ${opts.dir}`, {
         hint: "run pvr init, or cd into a repository",
@@ -232,9 +234,9 @@ export class Repo {
         path: err instanceof PvrError ? err.path : undefined,
       });
     }
-    const cfgBytes = await readIfExists(paths.config, ".pvr/config");
+    const cfgBytes = readIfExists(paths.config, ".pvr/config");
     const config = cfgBytes === null ? emptyRepoConfig() : parseConfig(cfgBytes);
-    const newBytes = await readIfExists(paths.new, ".pvr/new");
+    const newBytes = readIfExists(paths.new, ".pvr/new");
     const added = newBytes === null ? new Map() : parseNew(newBytes);
     const objectsDir = config.ObjectsDir
       ? absolutePath(config.ObjectsDir, opts.dir)

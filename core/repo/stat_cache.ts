@@ -68,9 +68,19 @@ export class StatCache {
   }
 
   /** Loads the cache at `path`; a missing or damaged file gives an empty cache. */
+  // deno-lint-ignore require-await
   static async load(path: string): Promise<StatCache> {
     try {
-      const [text, st] = await Promise.all([Deno.readTextFile(path), Deno.stat(path)]);
+      // Synchronous, through one descriptor: the text and the mtime are those of the
+      // same file (a concurrent save replaces it by a rename), and two sync calls cost
+      // less than two async ops.
+      let text: string;
+      let st: Deno.FileInfo;
+      {
+        using file = Deno.openSync(path, { read: true });
+        st = file.statSync();
+        text = readAllText(file, st.size);
+      }
       const data = JSON.parse(text) as CacheFile;
       if (data?.v !== 1 || typeof data.files !== "object" || typeof data.objects !== "object") {
         return new StatCache(path, null, 0);
@@ -139,4 +149,21 @@ export class StatCache {
       // A read-only repo or a full disk must not fail a read command.
     }
   }
+}
+
+/** Reads a file from its current position to the end (`size` is the expected length). */
+function readAllText(file: Deno.FsFile, size: number): string {
+  let buf = new Uint8Array(size + 1);
+  let used = 0;
+  for (;;) {
+    if (used === buf.length) {
+      const bigger = new Uint8Array(buf.length * 2);
+      bigger.set(buf);
+      buf = bigger;
+    }
+    const n = file.readSync(buf.subarray(used));
+    if (n === null) break;
+    used += n;
+  }
+  return new TextDecoder().decode(buf.subarray(0, used));
 }

@@ -1,0 +1,285 @@
+/**
+ * Remote transfer benchmark: `pvr post` and `pvr get` of W1's large files (4 × 256 MiB)
+ * through the stand-in Pantahub, against `curl` moving the same bytes to and from the
+ * same server's signed URLs (4 in parallel), in the same run. Then a second post after
+ * one file changed (what is sent), and the peak RSS of pvr moving one 4 GiB object.
+ *
+ * Prints figures and ratios; asserts nothing.
+ *
+ * ```sh
+ * deno run -A scripts/bench_remote.ts [--big-mib 256] [--files 4] [--rounds 3] [--rss-gib 4] [--keep]
+ * ```
+ *
+ * `--rss-gib 0` skips the 4 GiB part (it needs about 5 × that much free disk).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { startHub } from "../tests/support/hub/server.ts";
+import { login } from "../tests/support/hub/testing.ts";
+import { add, commit, init } from "../mod.ts";
+import { buildWorkload, type WorkloadSpec } from "./bench/workload.ts";
+import { median, run, settle } from "./bench/harness.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    "big-mib": { type: "string", default: "256" },
+    files: { type: "string", default: "4" },
+    "rss-gib": { type: "string", default: "4" },
+    rounds: { type: "string", default: "3" },
+    keep: { type: "boolean", default: false },
+  },
+});
+
+const MiB = 1024 * 1024;
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const SPEC = "pantavisor-service-system@1";
+const enc = new TextEncoder();
+
+function say(line: string): void {
+  Deno.stdout.writeSync(enc.encode(line + "\n"));
+}
+
+function rate(bytes: number, ms: number): string {
+  return `${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
+}
+
+/** Deno's cache of this process: pvr must not start with an empty one. */
+function denoDir(): string {
+  const env = Deno.env.toObject();
+  return env.DENO_DIR || `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/deno`;
+}
+
+/** Peak resident set size (VmHWM) of a process, in bytes, while it runs. */
+function watchRss(pid: number): { stop(): number } {
+  let peak = 0;
+  const read = () => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+    } catch {
+      // gone
+    }
+  };
+  const timer = setInterval(read, 20);
+  read();
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+/** Runs pvr (main.ts) as a process; returns its wall time and peak RSS. */
+async function pvr(
+  argv: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ ms: number; rss: number }> {
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${ROOT}/main.ts`, ...argv],
+    cwd,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const rss = watchRss(child.pid);
+  const out = await child.output();
+  const ms = performance.now() - t0;
+  const peak = rss.stop();
+  if (out.code !== 0) {
+    throw new Error(`pvr ${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return { ms, rss: peak };
+}
+
+/** Runs one curl per item in parallel; returns the wall time of the whole batch. */
+async function curls(cmds: string[][]): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(cmds.map((c) => run(["curl", "-sS", "-f", ...c])));
+  return performance.now() - t0;
+}
+
+async function register(
+  hubUrl: string,
+  token: string,
+  name: string,
+  sha: string,
+  size: number,
+): Promise<{ put: string; get: string }> {
+  const res = await fetch(`${hubUrl}/objects/`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ objectname: name, sha256sum: sha, size: String(size) }),
+  });
+  const doc = await res.json();
+  if (res.status !== 200) throw new Error(`register ${name}: ${res.status}`);
+  return { put: doc["signed-puturl"], get: doc["signed-geturl"] };
+}
+
+async function main(): Promise<void> {
+  const bigMiB = Number(args["big-mib"]);
+  const files = Number(args.files);
+  const rssGiB = Number(args["rss-gib"]);
+  const root = await Deno.makeTempDir({ prefix: "pvr-bench-remote-" });
+  await using hub = await startHub({ blobDir: `${root}/hub-blobs` });
+  try {
+    say(`# pvr remote transfers vs curl, through the stand-in hub (${root})`);
+    hub.addUser("alice", "secret");
+    const device = hub.addDevice({ owner: "alice", nick: "bench" });
+    await hub.addTrail(device.id, { "#spec": SPEC });
+    const alice = await login(hub, "alice", "secret");
+    const trail = `${hub.url}/trails/${device.id}`;
+    const configDir = `${root}/config`;
+    const env = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: root,
+      DENO_DIR: denoDir(),
+      PVR_CONFIG_DIR: configDir,
+      PVR_ACCESSTOKEN: alice,
+      NO_COLOR: "1",
+    };
+
+    // The workload: W1's large files, committed (not timed).
+    const repo = `${root}/repo`;
+    const spec: WorkloadSpec = {
+      smallFiles: 0,
+      smallSize: 0,
+      smallDirs: 1,
+      jsonFiles: 0,
+      bigFiles: files,
+      bigMiB,
+    };
+    await init({ dir: repo, configDir });
+    await buildWorkload(repo, spec);
+    await add({ dir: repo, configDir });
+    const committed = await commit({ dir: repo, configDir });
+    void committed;
+    const state = JSON.parse(await Deno.readTextFile(`${repo}/.pvr/json`));
+    const blobs = Object.entries(state).filter(([k]) => k.startsWith("bsp/")) as [
+      string,
+      string,
+    ][];
+    const total = files * bigMiB * MiB;
+    say(`workload: ${files} × ${bigMiB} MiB = ${(total / MiB).toFixed(0)} MiB`);
+
+    // Push and get, interleaved rounds; each round a fresh account, so nothing is on
+    // the server yet. curl moves the same bytes through signed URLs (4 in parallel).
+    const rounds = Number(args.rounds);
+    const pushes: number[] = [];
+    const curlPuts: number[] = [];
+    const gets: number[] = [];
+    const curlGets: number[] = [];
+    let rssPush = 0;
+    let rssGet = 0;
+    const getDir = `${root}/get`;
+    await init({ dir: getDir, configDir, objectsDir: `${root}/get-objects` });
+    await Deno.mkdir(`${root}/curl-out`);
+    for (let r = 0; r < rounds; r++) {
+      hub.addUser(`curl${r}`, "secret");
+      const curlToken = await login(hub, `curl${r}`, "secret");
+      const urls = await Promise.all(
+        blobs.map(([k, sha]) => register(hub.url, curlToken, k, sha, bigMiB * MiB)),
+      );
+      await settle();
+      curlPuts.push(
+        await curls(blobs.map(([k], i) => ["-o", "/dev/null", "-T", `${repo}/${k}`, urls[i].put])),
+      );
+      hub.addUser(`pvr${r}`, "secret");
+      const dev = hub.addDevice({ owner: `pvr${r}`, nick: "bench" });
+      await hub.addTrail(dev.id, { "#spec": SPEC });
+      const url = `${hub.url}/trails/${dev.id}`;
+      const asUser = { ...env, PVR_ACCESSTOKEN: await login(hub, `pvr${r}`, "secret") };
+      await settle();
+      const push = await pvr(["post", "-q", url], repo, asUser);
+      pushes.push(push.ms);
+      rssPush = Math.max(rssPush, push.rss);
+
+      await Deno.remove(`${root}/curl-out`, { recursive: true });
+      await Deno.mkdir(`${root}/curl-out`);
+      await settle();
+      curlGets.push(await curls(urls.map((u, i) => [u.get, "-o", `${root}/curl-out/${i}`])));
+      await Deno.remove(`${root}/get-objects`, { recursive: true });
+      await Deno.mkdir(`${root}/get-objects`);
+      await settle();
+      const got = await pvr(["get", "-q", url], getDir, asUser);
+      gets.push(got.ms);
+      rssGet = Math.max(rssGet, got.rss);
+    }
+    const mb = (total / MiB).toFixed(0);
+    const line = (what: string, ours: number[], theirs: number[], rss: number, note = "") => {
+      const o = median(ours);
+      const t = median(theirs);
+      say(
+        `${what} ${mb} MiB: pvr ${(o / 1000).toFixed(2)} s (${rate(total, o)}), curl ${
+          (t / 1000).toFixed(2)
+        } s (${rate(total, t)}) → ${(t / o).toFixed(2)}× curl's throughput${note}; ` +
+          `pvr peak RSS ${(rss / MiB).toFixed(0)} MiB  [medians of ${rounds}]`,
+      );
+    };
+    line("push", pushes, curlPuts, rssPush, " (pvr also registers objects and posts the step)");
+    line("get ", gets, curlGets, rssGet, " (pvr also hashes, fsyncs and renames)");
+
+    // A second push after one file changed: only that object is sent.
+    await pvr(["post", "-q", trail], repo, env);
+    const [changed] = blobs[Math.min(1, blobs.length - 1)];
+    {
+      using f = await Deno.open(`${repo}/${changed}`, { write: true });
+      await f.write(crypto.getRandomValues(new Uint8Array(4096)));
+    }
+    await add({ dir: repo, configDir });
+    await commit({ dir: repo, configDir });
+    hub.clearRequests();
+    const again = await pvr(["post", "-q", trail], repo, env);
+    const puts = hub.requests.filter((q) => q.method === "PUT" && /s3\//.test(q.path));
+    const sent = puts.reduce((n, q) => n + Number(q.request["content-length"] ?? 0), 0);
+    say(
+      `second push after ${changed} changed: ${puts.length} object PUT, ${
+        (sent / MiB).toFixed(0)
+      } MiB sent of ${(total / MiB).toFixed(0)} MiB (${(again.ms / 1000).toFixed(2)} s)`,
+    );
+
+    // Peak RSS moving one large object.
+    if (rssGiB > 0) {
+      await Deno.remove(`${root}/get-objects`, { recursive: true });
+      const big = `${root}/big`;
+      await init({ dir: big, configDir, objectsDir: `${root}/big-objects` });
+      const chunk = new Uint8Array(8 * MiB);
+      {
+        using f = await Deno.open(`${big}/huge.img`, { write: true, create: true });
+        for (let i = 0; i < rssGiB * 128; i++) {
+          crypto.getRandomValues(chunk.subarray(0, 65536));
+          chunk[65536 + (i % 1000)] = i & 0xff;
+          let off = 0;
+          while (off < chunk.length) off += await f.write(chunk.subarray(off));
+        }
+      }
+      await add({ dir: big, configDir });
+      await commit({ dir: big, configDir });
+      await Deno.remove(`${big}/huge.img`);
+      const dev2 = hub.addDevice({ owner: "alice", nick: "huge" });
+      await hub.addTrail(dev2.id, { "#spec": SPEC });
+      const url2 = `${hub.url}/trails/${dev2.id}`;
+      const up = await pvr(["post", "-q", url2], big, env);
+      await Deno.remove(`${root}/big-objects`, { recursive: true });
+      await Deno.mkdir(`${root}/big-objects`);
+      const down = await pvr(["get", "-q", url2], big, env);
+      const bytes = rssGiB * 1024 * MiB;
+      say(
+        `one ${rssGiB} GiB object: post ${rate(bytes, up.ms)}, peak RSS ${
+          (up.rss / MiB).toFixed(0)
+        } MiB; get ${rate(bytes, down.ms)}, peak RSS ${(down.rss / MiB).toFixed(0)} MiB ` +
+          `(target ≤ 200 MB)`,
+      );
+    }
+  } finally {
+    if (!args.keep) await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+await main();
