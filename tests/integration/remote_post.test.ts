@@ -12,6 +12,10 @@ import type { PantahubCaller, PantahubRequest } from "../../core/remote/pantahub
 import { objectsUploader } from "../../core/remote/pantahub/upload.ts";
 import { Repo } from "../../core/repo/repo.ts";
 import { login } from "../support/hub/testing.ts";
+import { manualClock } from "../support/hub/server.ts";
+import { HttpClient } from "../../core/remote/http.ts";
+import { PantahubSession } from "../../core/remote/pantahub/session.ts";
+import { defaultTokenKey, FileTokenStore } from "../../core/remote/pantahub/token_store.ts";
 
 const SPEC = "pantavisor-service-system@1";
 
@@ -150,11 +154,16 @@ Deno.test("uploads retry 500, 503 and dropped connections, and refresh an expire
     "one.bin": bytesOf(200_000, 30),
     "two.bin": bytesOf(300_000, 31),
   });
-  const put = { method: "PUT", path: BLOB_PATH };
-  f.hub.faults.add({ ...put, times: 1, action: { kind: "status", status: 500 } });
-  f.hub.faults.add({ ...put, skip: 1, times: 1, action: { kind: "status", status: 503 } });
-  f.hub.faults.add({ ...put, skip: 2, times: 1, action: { kind: "drop-mid-body", afterBytes: 0 } });
-  f.hub.faults.add({ ...put, skip: 3, times: 1, action: { kind: "expire-signed-url" } });
+  // one.bin's PUTs fail three ways; two.bin's signed URL expires. (Told apart by size:
+  // a dropped PUT may have stored its bytes, so its object must not also see the
+  // expiry, whose re-registration would then answer "exists".)
+  const size = (n: number) => (req: Request) => req.headers.get("content-length") === String(n);
+  const one = { method: "PUT", path: BLOB_PATH, match: size(200_000) };
+  const two = { method: "PUT", path: BLOB_PATH, match: size(300_000) };
+  f.hub.faults.add({ ...one, times: 1, action: { kind: "status", status: 500 } });
+  f.hub.faults.add({ ...one, skip: 1, times: 1, action: { kind: "status", status: 503 } });
+  f.hub.faults.add({ ...one, skip: 2, times: 1, action: { kind: "drop-mid-body", afterBytes: 0 } });
+  f.hub.faults.add({ ...two, times: 1, action: { kind: "expire-signed-url" } });
   f.hub.faults.add({
     method: "POST",
     path: /\/objects\/$/,
@@ -340,4 +349,48 @@ Deno.test("a clone of a posted revision gets back the same bytes", async () => {
     await Deno.readTextFile(`${c.dir}/.pvr/json`),
     await Deno.readTextFile(`${f.repo.dir}/.pvr/json`),
   );
+});
+
+Deno.test("a token that expires during a push is refreshed mid-push and the post completes", async () => {
+  const clock = manualClock(Date.now());
+  await using f = await remoteFixture({ hub: { now: clock.now } });
+  const { dir, configDir } = f.repo;
+  // alice's token saved as `pvr login` saves it; the session has no fixed token.
+  await new FileTokenStore(configDir).set(defaultTokenKey(f.hub.url), {
+    accessToken: f.token,
+    refreshToken: f.token,
+  });
+  const caller = new PantahubSession({
+    configDir,
+    http: new HttpClient({ baseDelayMs: 5, maxDelayMs: 20 }),
+    now: clock.now,
+  });
+  await commitFiles(dir, configDir, {
+    "a.bin": bytesOf(20_000, 31),
+    "b.bin": bytesOf(20_000, 32),
+    "c.bin": bytesOf(20_000, 33),
+    "d.bin": bytesOf(20_000, 34),
+  });
+  // 57 minutes pass (the token lives 60) when the second object is registered: the
+  // session refreshes it before its next request (Pantahub refreshes only tokens that
+  // have not expired yet) and the push goes on.
+  let registrations = 0;
+  f.hub.faults.add({
+    method: "POST",
+    path: /\/objects\/?$/,
+    match: () => {
+      if (++registrations === 2) clock.advance(57 * 60 * 1000);
+      return false; // the rule only moves the clock; the request goes through as is
+    },
+    action: { kind: "delay", ms: 0 },
+  });
+  const r = await post({ ...f.repo.opts, ...f.remote, caller, target: f.trailUrl, jobs: 1 })
+    .catch((e) => {
+      throw new Error(requestLines(f.hub).join("\n"), { cause: e });
+    });
+  assert.equal(r.uploaded, 4, requestLines(f.hub).join("\n"));
+  const refreshes = f.hub.requests.filter((q) => q.method === "GET" && q.path === "/auth/login");
+  assert.ok(refreshes.some((q) => q.status === 200), requestLines(f.hub).join("\n"));
+  const saved = await new FileTokenStore(configDir).get(defaultTokenKey(f.hub.url));
+  assert.notEqual(saved?.accessToken, f.token, "the refreshed token is saved");
 });
