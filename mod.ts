@@ -81,6 +81,12 @@ export {
   type ImportRepoResult,
 } from "./core/ops/import_repo.ts";
 export { deploy, type DeployOptions, type DeployResult } from "./core/ops/deploy.ts";
+export {
+  deviceScan,
+  type DeviceScanOptions,
+  type DeviceScanResult,
+  type ScannedDevice,
+} from "./core/ops/device_scan.ts";
 export { fsck, type FsckOptions, type FsckProblem, type FsckResult } from "./core/ops/fsck.ts";
 export {
   globalConfig,

@@ -31,8 +31,10 @@ import { fastcopyCommand } from "./fastcopy.ts";
 import { putObjectsCommand } from "./putobjects.ts";
 import { claimCommand } from "./claim.ts";
 import { registerCommand } from "./register.ts";
+import { scanDeprecatedCommand } from "./device/scan.ts";
 import { psDeprecatedCommand } from "./device/ps.ts";
 import { logsDeprecatedCommand } from "./device/logs.ts";
+import { appCommand } from "./app.ts";
 import { whoamiCommand } from "./whoami.ts";
 import { loginCommand } from "./login.ts";
 import { deviceCommand } from "./device.ts";
@@ -65,8 +67,10 @@ const COMMANDS: CommandFactory[] = [
   exportCommand,
   importCommand,
   registerCommand,
+  scanDeprecatedCommand,
   psDeprecatedCommand,
   logsDeprecatedCommand,
+  appCommand,
   fsckCommand,
   globalConfigCommand,
   whoamiCommand,

@@ -649,6 +649,13 @@ async function figureCommit(): Promise<void> {
 
 // -- main ------------------------------------------------------------------------------
 
+const loadAtStart = await loadAverage();
+
+async function loadAverage(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ").slice(0, 3)
+    .join(" ");
+}
+
 async function machine(): Promise<string> {
   const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
     .match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown";
@@ -664,6 +671,7 @@ async function machine(): Promise<string> {
     } GiB RAM; ${ver}; temp dir ${R} on ${fs}`,
     `workload: ${SPEC.smallFiles} files of ${SPEC.smallSize} B in ${SPEC.smallDirs} dirs, ${SPEC.jsonFiles} JSON files, ${SPEC.bigFiles} files of ${SPEC.bigMiB} MiB (random)`,
     `method: warm cache (caches cannot be dropped); one warm-up run per side; median of ${opts.runs}+ (short) / ${opts.longRuns} (long) interleaved runs; whole-process wall time`,
+    `load average (1, 5, 15 min): ${loadAtStart} at the start, ${await loadAverage()} at the end`,
   ].join("\n");
 }
 

@@ -189,6 +189,18 @@ export interface TarEntry {
   mode: number;
   /** Link target of hardlinks and symlinks. */
   linkname: string;
+  /** Owner user id (PAX `uid` applied; 0 when the field is empty). */
+  uid: number;
+  /** Owner group id (PAX `gid` applied; 0 when the field is empty). */
+  gid: number;
+  /** Modification time in whole Unix seconds (PAX `mtime` applied, truncated). */
+  mtime: number;
+  /** Device major number (character and block devices; 0 otherwise). */
+  devmajor: number;
+  /** Device minor number (character and block devices; 0 otherwise). */
+  devminor: number;
+  /** Extended attributes from PAX `SCHILY.xattr.<name>` records (e.g. file capabilities). */
+  xattrs?: Record<string, Uint8Array>;
 }
 
 /** Types whose data follows the header (all others carry none, as in Go). */
@@ -309,7 +321,15 @@ export class TarReader {
         size: entrySize,
         mode: Math.max(0, parseOctal(block, 100, 8) ?? 0),
         linkname: pax?.get("linkpath") ?? longLink ?? cString(block, 157, 100),
+        uid: paxInt(pax, "uid") ?? parseId(block, 108, at),
+        gid: paxInt(pax, "gid") ?? parseId(block, 116, at),
+        mtime: paxInt(pax, "mtime") ?? parseId(block, 136, at, 12),
+        // POSIX and GNU headers both keep the device numbers at 329 and 337.
+        devmajor: block[257] === 0x75 ? Math.max(0, parseOctal(block, 329, 8) ?? 0) : 0,
+        devminor: block[257] === 0x75 ? Math.max(0, parseOctal(block, 337, 8) ?? 0) : 0,
       };
+      const xattrs = paxXattrs(pax);
+      if (xattrs !== undefined) entry.xattrs = xattrs;
       this.#current = entry;
       this.#remaining = entrySize;
       this.#padding = paddingFor(entrySize);
@@ -528,6 +548,45 @@ function parseNumeric(block: Uint8Array, off: number, len: number, at: number): 
   return v;
 }
 
+/** A numeric PAX record (`uid`, `gid`, `mtime`; a fraction is dropped), if present. */
+function paxInt(pax: Map<string, string> | null, key: string): number | undefined {
+  const v = pax?.get(key);
+  if (v === undefined) return undefined;
+  const m = /^(-?[0-9]{1,16})(?:\.[0-9]*)?$/.exec(v);
+  if (m === null) throw new TarFormatError("format", `bad PAX ${key} ${JSON.stringify(v)}`);
+  return Number(m[1]);
+}
+
+/** An id or time field (octal or base-256); 0 when empty, never negative. */
+function parseId(block: Uint8Array, off: number, at: number, len = 8): number {
+  if (block[off] & 0x80) return parseNumeric(block, off, len, at);
+  return Math.max(0, parseOctal(block, off, len) ?? 0);
+}
+
+/** PAX record prefixes of extended attributes (star / GNU tar, libarchive). */
+const XATTR_PREFIXES = ["SCHILY.xattr.", "LIBARCHIVE.xattr."];
+
+/** Bytes as a string of one char (code 0-255) per byte. */
+function binaryString(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+/** The extended attributes of PAX records, by attribute name (undefined when none). */
+function paxXattrs(pax: Map<string, string> | null): Record<string, Uint8Array> | undefined {
+  if (pax === null) return undefined;
+  let out: Record<string, Uint8Array> | undefined;
+  for (const [key, value] of pax) {
+    if (!key.startsWith("SCHILY.xattr.")) continue;
+    out ??= {};
+    out[key.slice("SCHILY.xattr.".length)] = Uint8Array.from(value, (c) => c.charCodeAt(0));
+  }
+  return out;
+}
+
 /** Parses PAX records (`<len> <key>=<value>\n` ...). */
 function parsePax(data: Uint8Array): Map<string, string> {
   const records = new Map<string, string>();
@@ -544,15 +603,22 @@ function parsePax(data: Uint8Array): Map<string, string> {
       throw new TarFormatError("format", "malformed PAX header");
     }
     if (data[i + len - 1] !== 0x0a) throw new TarFormatError("format", "malformed PAX header");
-    let record: string;
+    const body = data.subarray(j + 1, i + len - 1);
+    const eq = body.indexOf(0x3d); // "="
+    if (eq <= 0) throw new TarFormatError("format", "malformed PAX header");
+    let key: string;
+    let value: string;
     try {
-      record = utf8.decode(data.subarray(j + 1, i + len - 1));
+      key = utf8.decode(body.subarray(0, eq));
+      // Extended attribute values are bytes (file capabilities are binary): kept one
+      // char per byte (see TarEntry.xattrs). Every other value is UTF-8 text.
+      value = XATTR_PREFIXES.some((p) => key.startsWith(p))
+        ? binaryString(body.subarray(eq + 1))
+        : utf8.decode(body.subarray(eq + 1));
     } catch {
       throw new TarFormatError("format", "PAX header is not valid UTF-8");
     }
-    const eq = record.indexOf("=");
-    if (eq <= 0) throw new TarFormatError("format", "malformed PAX header");
-    records.set(record.slice(0, eq), record.slice(eq + 1));
+    records.set(key, value);
     i += len;
   }
   return records;

@@ -27,6 +27,7 @@ const VALUE_EXPORTS = [
   "deviceGet",
   "deviceLogs",
   "devicePs",
+  "deviceScan",
   "deviceSet",
   "diff",
   "exitCodeFor",
@@ -77,6 +78,8 @@ const TYPE_EXPORTS = [
   "DeviceLogsResult",
   "DevicePsOptions",
   "DevicePsResult",
+  "DeviceScanOptions",
+  "DeviceScanResult",
   "DeviceSetOptions",
   "DeviceSetResult",
   "DeviceSummary",
@@ -128,6 +131,7 @@ const TYPE_EXPORTS = [
   "RemoteOptions",
   "RepoOptions",
   "RetryPolicy",
+  "ScannedDevice",
   "State",
   "StatusOptions",
   "StatusResult",
@@ -198,6 +202,7 @@ Deno.test("mod.ts operations are async functions taking one options object", () 
     "deviceSet",
     "devicePs",
     "deviceLogs",
+    "deviceScan",
   ] as const;
   for (const name of ops) {
     const fn = mod[name] as unknown;
