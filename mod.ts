@@ -5,7 +5,8 @@
  *
  * Permissions: `--allow-read --allow-write` for repository operations (plus
  * `--allow-env` to find `~/.pvr` through {@link resolveConfigDir}, and optionally
- * `--allow-ffi` for reflink checkouts).
+ * `--allow-ffi` for reflink checkouts); the app operations that build images also
+ * `--allow-net` (registries) and `--allow-run` (mksquashfs).
  *
  * @example
  * ```ts
@@ -122,6 +123,23 @@ export {
   type DeviceLogsResult,
   type LogEntry,
 } from "./core/ops/device_logs.ts";
+export { appAdd, type AppAddOptions, type AppAddResult } from "./core/ops/app_add.ts";
+export {
+  appInstall,
+  type AppInstallOptions,
+  type AppInstallResult,
+  appUpdate,
+  type AppUpdateOptions,
+  type AppUpdateResult,
+  type BuildRootfs,
+  type BuildRootfsRequest,
+  type RefreshSource,
+  type RefreshSourceRequest,
+} from "./core/ops/app_install.ts";
+export { appLs, type AppLsOptions, type AppLsResult } from "./core/ops/app_ls.ts";
+export { appInfo, type AppInfoOptions, type AppInfoResult } from "./core/ops/app_info.ts";
+export { appRm, type AppRmOptions, type AppRmResult } from "./core/ops/app_rm.ts";
+export type { SrcJson } from "./core/app/src_json.ts";
 export type { PantahubOptions } from "./core/ops/hub_common.ts";
 export { PantahubSession, type PantahubSessionOptions } from "./core/remote/pantahub/session.ts";
 export { type Prompter, TtyPrompter } from "./core/remote/pantahub/prompt.ts";

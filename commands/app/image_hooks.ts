@@ -1,13 +1,15 @@
 /**
  * Where the app commands get the image side's implementations (building a squashfs
- * from an image, re-resolving an image on update). Until the image side provides
- * them here, `app install`/`app update` can only re-render the templates of apps whose
- * squashfs files are up to date, and fail with `MISSING_TOOL` otherwise.
+ * from an image, re-resolving an image on update): the hooks of
+ * `core/ops/app_image.ts`, with progress lines going to stderr, mksquashfs looked up
+ * on the command's `PATH`, and `--insecure` for registries.
  *
  * @module
  */
 
 import type { BuildRootfs, RefreshSource } from "../../core/ops/app_install.ts";
+import { type ImageHookOptions, imageHooksFor } from "../../core/ops/app_image.ts";
+import type { CliContext } from "../context.ts";
 
 /** The image-side hooks of `app install` and `app update`. */
 export interface ImageHooks {
@@ -17,7 +19,16 @@ export interface ImageHooks {
   refreshSource?: RefreshSource;
 }
 
-/** The hooks available in this build (none yet: image support is not wired in). */
-export function imageHooks(): ImageHooks {
-  return {};
+/** How the CLI runs the image side: messages to stderr, its `PATH`, `--insecure`. */
+export function imageHookOptions(ctx: CliContext): ImageHookOptions {
+  return {
+    onMessage: (line) => ctx.err(line.endsWith("\n") ? line : line + "\n"),
+    pathEnv: ctx.env("PATH"),
+    insecure: ctx.globals().insecure,
+  };
+}
+
+/** The hooks of this build. */
+export function imageHooks(ctx: CliContext): ImageHooks {
+  return imageHooksFor(imageHookOptions(ctx));
 }

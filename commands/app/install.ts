@@ -44,7 +44,7 @@ export function appInstallCommand(ctx: CliContext) {
     .addOption(new Option("--runlevel <level>", "accepted for compatibility; unused").hideHelp())
     .action(async (name, opts) => {
       if (name === undefined) throw new PvrError("USAGE", "an app name is required");
-      const hooks = imageHooks();
+      const hooks = imageHooks(ctx);
       const r = await appInstall({
         ...ctx.repo(),
         name,
@@ -81,7 +81,7 @@ export function appUpdateCommand(ctx: CliContext) {
     .option("--from <image>", "a new source image (env PVR_APP_FROM)")
     .action(async (name, opts) => {
       if (name === undefined) throw new PvrError("USAGE", "an app name is required");
-      const hooks = imageHooks();
+      const hooks = imageHooks(ctx);
       const r = await appUpdate({
         ...ctx.repo(),
         name,

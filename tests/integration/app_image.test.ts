@@ -15,31 +15,23 @@ import { sha256Bytes } from "../../core/store/hash.ts";
 import { tarOf } from "../support/layer_tar.ts";
 import { buildRootfsFromImage, resolveImage } from "../../core/app/image.ts";
 import { HttpClient } from "../../core/remote/http.ts";
+import {
+  freePort,
+  listSquashfs,
+  registryToolsMissing,
+  runTool,
+  startRegistry,
+  type TestRegistry,
+  which,
+} from "../support/registry.ts";
 
 // ---------------------------------------------------------------------------------
 // Tools
 // ---------------------------------------------------------------------------------
 
-function which(name: string): string | null {
-  for (const d of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
-    try {
-      if (Deno.statSync(`${d}/${name}`).isFile) return `${d}/${name}`;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-const REGISTRY = which("docker-registry");
 const SKOPEO = which("skopeo");
-const MKSQUASHFS = which("mksquashfs");
 const UNSQUASHFS = which("unsquashfs");
-const missing = [
-  REGISTRY ? null : "docker-registry (Debian package docker-registry)",
-  SKOPEO ? null : "skopeo (Debian package skopeo)",
-  MKSQUASHFS && UNSQUASHFS ? null : "mksquashfs/unsquashfs (Debian package squashfs-tools)",
-].filter((m) => m !== null);
+const missing = registryToolsMissing();
 const ignore = missing.length > 0;
 if (ignore) {
   // deno-lint-ignore no-console
@@ -47,26 +39,7 @@ if (ignore) {
 }
 const SKIP_NOTE = ignore ? ` [SKIPPED: missing ${missing.join(", ")}]` : "";
 
-async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    env: { TZ: "UTC" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return text;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+const run = runTool;
 
 // ---------------------------------------------------------------------------------
 // Building images (OCI layouts)
@@ -219,7 +192,7 @@ interface Env {
   dir: string;
   port: number;
   manifests: Record<string, Blob>;
-  registry: Deno.ChildProcess;
+  registry: TestRegistry;
   /** Token-protected front of the registry. */
   authPort: number;
   authServer: Deno.HttpServer;
@@ -234,39 +207,9 @@ const PASS = "s3cret-pass";
 const TOKEN = "tok-" + crypto.randomUUID();
 
 async function startEnv(): Promise<Env> {
-  const dir = await Deno.makeTempDir({ prefix: "pvr-app-image-" });
-  const port = freePort();
-  await Deno.writeTextFile(
-    `${dir}/registry.yml`,
-    [
-      "version: 0.1",
-      "log:",
-      "  level: error",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${dir}/storage`,
-      "http:",
-      `  addr: 127.0.0.1:${port}`,
-      "",
-    ].join("\n"),
-  );
-  const registry = new Deno.Command(REGISTRY!, {
-    args: ["serve", `${dir}/registry.yml`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const registry = await startRegistry();
+  const { dir, port } = registry;
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0;; i++) {
-    try {
-      const r = await fetch(`${base}/v2/`);
-      await r.body?.cancel();
-      if (r.ok) break;
-    } catch {
-      // not up yet
-    }
-    if (i > 100) throw new Error("docker-registry did not start");
-    await new Promise((r) => setTimeout(r, 50));
-  }
   const manifests = await writeLayout(`${dir}/layout`);
   await run(SKOPEO!, [
     "--insecure-policy",
@@ -346,13 +289,7 @@ async function startEnv(): Promise<Env> {
     breakOnce,
     async close() {
       await authServer.shutdown();
-      try {
-        registry.kill("SIGTERM");
-      } catch {
-        // gone
-      }
-      await registry.status;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await registry.close();
     },
   };
 }
@@ -360,33 +297,6 @@ async function startEnv(): Promise<Env> {
 // ---------------------------------------------------------------------------------
 // Checking squashfs images
 // ---------------------------------------------------------------------------------
-
-interface Listed {
-  mode: string;
-  owner: string;
-  size: string;
-  time: string;
-  link?: string;
-}
-
-async function listSquashfs(path: string): Promise<Map<string, Listed>> {
-  const text = await run(UNSQUASHFS!, ["-lln", path]);
-  const out = new Map<string, Listed>();
-  for (const line of text.split("\n")) {
-    const m = /^(\S{10}) (\d+\/\d+)\s+(.+?) (\d{4}-\d\d-\d\d \d\d:\d\d) squashfs-root(.*)$/
-      .exec(line);
-    if (m === null) continue;
-    const [name, link] = m[5].split(" -> ");
-    out.set(name === "" ? "/" : name.slice(1), {
-      mode: m[1],
-      owner: m[2],
-      size: m[3].trim(),
-      time: m[4],
-      link,
-    });
-  }
-  return out;
-}
 
 function client(): HttpClient {
   return new HttpClient({ timeoutMs: 10_000, baseDelayMs: 10, maxAttempts: 2 });

@@ -157,9 +157,14 @@ Deno.test("app install fails with MISSING_TOOL before writing anything when a re
     assert.equal(await exists(`${r.dir}/web/run.json`), false);
     // The digest file matches but the squashfs is gone: not up to date (Go bug fixed).
     await r.write({ "web/root.squashfs.docker-digest": NGINX_DIGEST });
-    const run = await r.run(["app", "install", "web"]);
+    // The CLI has image support: without mksquashfs on its PATH it fails the same way.
+    const run = await r.run(["app", "install", "web"], { env: { ...r.env, PATH: "/nonexistent" } });
     assert.equal(run.code, 9);
-    assert.match(run.stderr, /^ERROR: image support is not available/);
+    assert.match(
+      run.stderr,
+      /^ERROR: mksquashfs not found: install the Debian package squashfs-tools/,
+    );
+    assert.equal(await exists(`${r.dir}/web/run.json`), false);
     // A stale digest is not up to date either.
     await r.write({ "web/root.squashfs": "x", "web/root.squashfs.docker-digest": "old" });
     await rejectsWithCode(appInstall({ ...r.opts, name: "web" }), "MISSING_TOOL");
@@ -283,18 +288,20 @@ Deno.test("app update without image support re-installs as is and drops a stale 
   await withRepo(async (r) => {
     await writeApp(r, "web", nginxSrc());
     await r.write({ "web/root.ovl.squashfs": "x", "web/root.ovl.squashfs.docker-digest": "y" });
-    const run = await r.run(["app", "au", "web"]);
-    assert.equal(run.code, 0);
-    assert.equal(run.stdout, "Application updated\n");
-    assert.equal(
-      run.stderr,
-      "Update base: root.squashfs\nWARN: image support is not available: the image was not re-resolved\n" +
-        "root.squashfs: already up to date.\n",
-    );
+    const res = await appUpdate({ ...r.opts, name: "web" });
+    assert.equal(res.refreshed, false);
+    assert.equal(res.overlay, false);
+    assert.deepEqual(res.squashes, [{ app: "web", squash: "root.squashfs", upToDate: true }]);
     assert.equal(await exists(`${r.dir}/web/root.ovl.squashfs`), false);
     assert.equal(await exists(`${r.dir}/web/root.ovl.squashfs.docker-digest`), false);
     assert.ok(await exists(`${r.dir}/web/run.json`));
-    assert.equal((await r.run(["app", "update", "web", "--from", "nginx:2"])).code, 9);
+    await rejectsWithCode(appUpdate({ ...r.opts, name: "web", from: "nginx:2" }), "MISSING_TOOL");
+    // The CLI re-resolves the image: an image no source has changes nothing.
+    const before = await Deno.readFile(`${r.dir}/web/src.json`);
+    const run = await r.run(["app", "au", "web", "--source", "local"]);
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /Image not found in source:local/);
+    assert.deepEqual(await Deno.readFile(`${r.dir}/web/src.json`), before);
   });
 });
 
