@@ -628,6 +628,12 @@ export interface BuildRootfsOptions {
   pathEnv?: string;
   /** Progress lines for stderr (`Layer 0 downloaded`, `Generating squashfs file: …`). */
   onMessage?: (line: string) => void;
+  /**
+   * A directory caching finished squashfs files (normally `<config-dir>/cache/squashfs`).
+   * Builds are reproducible, so the same image, platform, options and mksquashfs
+   * version always give the same bytes: a hit is copied (verified) instead of rebuilt.
+   */
+  cacheDir?: string;
 }
 
 /** Result of {@link buildRootfsFromImage}. */
@@ -656,7 +662,89 @@ export async function buildRootfsFromImage(
   outPath: string,
   opts: BuildRootfsOptions = {},
 ): Promise<BuildRootfsResult> {
-  await requireMksquashfs(opts.pathEnv);
+  const bin = await requireMksquashfs(opts.pathEnv);
+  if (opts.cacheDir === undefined) return await buildUncached(image, outPath, opts);
+  const key = await squashfsCacheKey(image, bin, opts.formatOptions);
+  const cached = `${opts.cacheDir}/${key}`;
+  const hit = await copyCachedSquashfs(cached, outPath);
+  if (hit !== null) {
+    opts.onMessage?.(`Squashfs found in cache (${key.slice(0, 12)})`);
+    return hit;
+  }
+  const res = await buildUncached(image, outPath, opts);
+  await storeCachedSquashfs(cached, outPath, res).catch(() => {}); // only a cache
+  return res;
+}
+
+/**
+ * The cache key of a build: sha256 over the image digest, platform, format options and
+ * the mksquashfs version line (another version may write other bytes).
+ */
+async function squashfsCacheKey(
+  image: ResolvedImage,
+  bin: string,
+  formatOptions: string | undefined,
+): Promise<string> {
+  const out = await new Deno.Command(bin, { args: ["-version"], stdout: "piped", stderr: "null" })
+    .output().catch(() => null);
+  const version = out ? new TextDecoder().decode(out.stdout).split("\n")[0] : "";
+  const platform = image.platform ? JSON.stringify(image.platform) : "";
+  return sha256Bytes(
+    new TextEncoder().encode(
+      [image.digest, platform, formatOptions ?? "", version].join("\n"),
+    ),
+  );
+}
+
+/** Copies a cached squashfs to `outPath` (verified, atomic); null on a miss or damage. */
+async function copyCachedSquashfs(
+  cached: string,
+  outPath: string,
+): Promise<BuildRootfsResult | null> {
+  let meta: BuildRootfsResult;
+  try {
+    meta = JSON.parse(await Deno.readTextFile(`${cached}.json`)) as BuildRootfsResult;
+  } catch {
+    return null;
+  }
+  const tmp = `${outPath}.new`;
+  try {
+    await Deno.copyFile(`${cached}.squashfs`, tmp);
+    const { sha } = await sha256File(tmp);
+    if (`sha256:${sha}` !== meta.digest) {
+      await Deno.remove(tmp).catch(() => {});
+      await Deno.remove(`${cached}.json`).catch(() => {}); // damaged: rebuild and replace
+      return null;
+    }
+    await Deno.chmod(tmp, 0o644);
+    await Deno.rename(tmp, outPath);
+    return meta;
+  } catch {
+    await Deno.remove(tmp).catch(() => {});
+    return null;
+  }
+}
+
+/** Puts a finished build in the cache (squashfs first, then its metadata: a hit needs both). */
+async function storeCachedSquashfs(
+  cached: string,
+  builtPath: string,
+  res: BuildRootfsResult,
+): Promise<void> {
+  const dir = cached.slice(0, cached.lastIndexOf("/"));
+  await Deno.mkdir(dir, { recursive: true });
+  const suffix = `${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.copyFile(builtPath, `${cached}.squashfs.${suffix}`);
+  await Deno.rename(`${cached}.squashfs.${suffix}`, `${cached}.squashfs`);
+  await Deno.writeTextFile(`${cached}.json.${suffix}`, JSON.stringify(res));
+  await Deno.rename(`${cached}.json.${suffix}`, `${cached}.json`);
+}
+
+async function buildUncached(
+  image: ResolvedImage,
+  outPath: string,
+  opts: BuildRootfsOptions,
+): Promise<BuildRootfsResult> {
   const paths = await image.fetchLayers((i, cached) =>
     opts.onMessage?.(`Layer ${i} downloaded${cached ? "(cache)" : ""}`)
   );

@@ -147,6 +147,7 @@ export function imageHooksFor(opts: ImageHookOptions = {}): ImageHookSet {
       formatOptions: req.src.format_options,
       pathEnv: opts.pathEnv,
       onMessage: opts.onMessage,
+      cacheDir: `${req.configDir}/cache/squashfs`,
     });
     opts.onMessage?.("Generating squashfs digest");
     await writeDigestFile(req.repoDir, req.name, req.squash, recorded);

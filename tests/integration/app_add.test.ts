@@ -166,14 +166,43 @@ Deno.test({
           assert.equal(inst.stdout, "Application installed\n");
           assert.match(inst.stderr, /root\.squashfs: already up to date\./);
           assert.equal((await run(["status"])).stdout, "");
-          // A forced rebuild (digest file removed) gives the same bytes.
+          // A forced rebuild (digest file removed, squashfs cache emptied) gives the
+          // same bytes: mksquashfs really runs again.
+          const cache = `${r.configDir}/cache/squashfs`;
           await Deno.remove(`${r.dir}/web/root.squashfs.docker-digest`);
+          await Deno.remove(cache, { recursive: true });
           const rebuilt = await run(["app", "install", "web"]);
           assert.equal(rebuilt.code, 0, rebuilt.stderr);
-          assert.doesNotMatch(rebuilt.stderr, /already up to date/);
+          assert.doesNotMatch(rebuilt.stderr, /already up to date|found in cache/);
+          assert.match(rebuilt.stderr, /Generating squashfs file: /);
           assert.deepEqual(await Deno.readFile(`${r.dir}/web/root.squashfs`), squash);
           assert.equal((await run(["status"])).stdout, "");
         });
+
+        await t.step(
+          "a rebuild of the same image comes from the squashfs cache, verified",
+          async () => {
+            const cache = `${r.configDir}/cache/squashfs`;
+            await Deno.remove(`${r.dir}/web/root.squashfs.docker-digest`);
+            const hit = await run(["app", "install", "web"]);
+            assert.equal(hit.code, 0, hit.stderr);
+            assert.match(hit.stderr, /Squashfs found in cache/);
+            assert.doesNotMatch(hit.stderr, /Generating squashfs file: /);
+            assert.deepEqual(await Deno.readFile(`${r.dir}/web/root.squashfs`), squash);
+            // A damaged cache entry is not used: the squashfs is built again.
+            for await (const e of Deno.readDir(cache)) {
+              if (e.name.endsWith(".squashfs")) {
+                await Deno.writeFile(`${cache}/${e.name}`, new Uint8Array([1, 2, 3]));
+              }
+            }
+            await Deno.remove(`${r.dir}/web/root.squashfs.docker-digest`);
+            const damaged = await run(["app", "install", "web"]);
+            assert.equal(damaged.code, 0, damaged.stderr);
+            assert.match(damaged.stderr, /Generating squashfs file: /);
+            assert.deepEqual(await Deno.readFile(`${r.dir}/web/root.squashfs`), squash);
+            assert.equal((await run(["status"])).stdout, "");
+          },
+        );
 
         await t.step("app update after a new push of the tag rebuilds", async () => {
           const up0 = await run(["app", "update", "web"]);
