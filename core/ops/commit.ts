@@ -98,11 +98,17 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
     const added = st.added.map(describe);
     const changed = st.changed.map(describe);
     // Objects served by the stat cache were not stored this run: make sure they are there.
+    const written = new Set(ws.stored);
     for (const f of [...added, ...changed]) {
       if (f.sha && !(await repo.store.has(f.sha))) {
         const raw = ws.raw.get(f.key)!;
-        await repo.store.putFile(raw.path, f.sha);
+        if ((await repo.store.putFile(raw.path, f.sha)).stored) written.add(f.sha);
       }
+    }
+    // What this commit wrote was verified on the way in: a later checkout may trust it.
+    for (const sha of written) {
+      const st = await Deno.stat(repo.store.pathOf(sha)).catch(() => null);
+      if (st) cache.recordObject(sha, st);
     }
     await repo.writeCommitMsg(opts.message ?? DEFAULT_COMMIT_MESSAGE);
     await repo.writePristine(ws.state);

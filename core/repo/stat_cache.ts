@@ -115,7 +115,11 @@ export class StatCache {
 
   /** True when the object file (with stat `st`) was verified before and is unchanged. */
   objectTrusted(sha: string, st: Deno.FileInfo): boolean {
-    return matches(this.objects.get(sha), st, Number.MAX_SAFE_INTEGER);
+    // Not ctime: every hardlink made to (or removed from) an object moves its ctime,
+    // and objects are read-only, immutable files — size, mtime and inode identify one.
+    const e = this.objects.get(sha);
+    return e !== undefined && e[0] === st.size && e[1] === (st.mtime?.getTime() ?? -1) &&
+      e[3] === (st.ino ?? -1) && e[4] === st.dev;
   }
 
   /** Records that the object file with stat `st` holds the bytes named `sha`. */

@@ -32,6 +32,8 @@ export interface WorkingState {
   raw: Map<string, RawFile>;
   /** Files hashed (not served by the stat cache) during this computation. */
   hashed: number;
+  /** Objects written to the store by this computation (verified as they were written). */
+  stored: Set<string>;
 }
 
 /** Options for {@link computeWorkingState}. */
@@ -118,6 +120,7 @@ export async function computeWorkingState(
   const untracked: string[] = [];
   const raw = new Map<string, RawFile>();
   let hashed = 0;
+  const stored = new Set<string>();
   const objectsDir = repo.store.location;
   const skipDir = objectsDir.startsWith(repo.dir + "/") ? objectsDir : undefined;
 
@@ -144,7 +147,9 @@ export async function computeWorkingState(
     if (sha === undefined) {
       hashed++;
       if (opts.storeObjects) {
-        sha = (await repo.store.putFile(entry.path)).sha;
+        const put = await repo.store.putFile(entry.path);
+        sha = put.sha;
+        if (put.stored) stored.add(sha);
       } else {
         sha = (await sha256File(entry.path)).sha;
       }
@@ -154,5 +159,5 @@ export async function computeWorkingState(
     raw.set(key, { path: entry.path, sha, size: st.size });
   }
   untracked.sort(compareCodePoints);
-  return { state, untracked, raw, hashed };
+  return { state, untracked, raw, hashed, stored };
 }

@@ -249,39 +249,63 @@ export class FsObjectStore implements ObjectStore {
   async copyTo(sha: string, dest: string, mode = 0o644): Promise<number> {
     const name = normalizeId(sha);
     if (name === null) throw missing(sha);
+    // Metadata calls are synchronous, and so is the whole copy of an object of at most
+    // one chunk: a copy checkout of 10,000 small objects spent most of its time in the
+    // async ops of this function.
     let src: Deno.FsFile;
     try {
-      src = await Deno.open(`${this.location}/${name}`, { read: true });
+      src = Deno.openSync(`${this.location}/${name}`, { read: true });
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) throw missing(name, err);
       throw err;
     }
     try {
       // Never write through an existing dest: it may be a hardlink to a stored object.
-      await Deno.remove(dest).catch((err) => {
+      try {
+        Deno.removeSync(dest);
+      } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) throw err;
-      });
-      const out = await Deno.open(dest, { write: true, createNew: true, mode });
+      }
+      const out = Deno.openSync(dest, { write: true, createNew: true, mode });
       let done = false;
       try {
         const hash = createSha256();
-        const buffer = new Uint8Array(READ_CHUNK_SIZE);
         let size = 0;
-        for (;;) {
-          const n = await src.read(buffer);
-          if (n === null) break;
-          const chunk = buffer.subarray(0, n);
-          hash.update(chunk);
-          await writeAll(out, chunk);
-          size += n;
+        if (src.statSync().size <= READ_CHUNK_SIZE) {
+          // No await in this loop, so no other copy can use the shared buffer meanwhile.
+          const buffer = sharedCopyBuffer ??= new Uint8Array(READ_CHUNK_SIZE);
+          for (;;) {
+            const n = src.readSync(buffer);
+            if (n === null) break;
+            const chunk = buffer.subarray(0, n);
+            hash.update(chunk);
+            writeAllSync(out, chunk);
+            size += n;
+          }
+        } else {
+          const buffer = new Uint8Array(READ_CHUNK_SIZE);
+          for (;;) {
+            const n = await src.read(buffer);
+            if (n === null) break;
+            const chunk = buffer.subarray(0, n);
+            hash.update(chunk);
+            await writeAll(out, chunk);
+            size += n;
+          }
         }
         if (hash.digest() !== name) throw corrupt(name);
-        await Deno.chmod(dest, mode);
+        Deno.chmodSync(dest, mode);
         done = true;
         return size;
       } finally {
         out.close();
-        if (!done) await Deno.remove(dest).catch(() => {});
+        if (!done) {
+          try {
+            Deno.removeSync(dest);
+          } catch {
+            // already gone
+          }
+        }
       }
     } finally {
       src.close();
@@ -360,6 +384,9 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 }
+
+/** The buffer of the synchronous small-object path of `copyTo` (allocated on first use). */
+let sharedCopyBuffer: Uint8Array | undefined;
 
 /** Chunks up to this size are written with a synchronous write (see `#store`). */
 const SYNC_WRITE_MAX = 64 * 1024;
