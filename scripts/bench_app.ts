@@ -23,7 +23,7 @@
 
 import { parseArgs } from "node:util";
 import { type Figure, fmtMs, fmtSamples, median, run, settle, table } from "./bench/harness.ts";
-import { freePort, which } from "../tests/support/registry.ts";
+import { startRegistry, type TestRegistry, which } from "../tests/support/registry.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -264,61 +264,6 @@ async function buildImage(work: string, sizeMiB: number): Promise<LayerInfo[]> {
   return layers;
 }
 
-// ---------------------------------------------------------------- the registry
-
-interface Registry {
-  host: string;
-  close(): Promise<void>;
-}
-
-/** `docker-registry serve` on 127.0.0.1 (a free port), storage under `dir`. */
-async function startRegistry(dir: string): Promise<Registry> {
-  const port = freePort();
-  await Deno.writeTextFile(
-    `${dir}/registry.yml`,
-    [
-      "version: 0.1",
-      "log:",
-      "  level: error",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${dir}/storage`,
-      "http:",
-      `  addr: 127.0.0.1:${port}`,
-      "",
-    ].join("\n"),
-  );
-  const child = new Deno.Command(which("docker-registry")!, {
-    args: ["serve", `${dir}/registry.yml`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const close = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // gone
-    }
-    await child.status;
-  };
-  for (let i = 0;; i++) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/v2/`);
-      await r.body?.cancel();
-      if (r.ok) break;
-    } catch {
-      // not up yet
-    }
-    if (i > 200) {
-      await close();
-      throw new Error("docker-registry did not start");
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { host: `127.0.0.1:${port}`, close };
-}
-
 // ---------------------------------------------------------------- the two sides
 
 let seq = 0;
@@ -521,7 +466,7 @@ async function main(): Promise<void> {
     );
   }
   const root = await Deno.makeTempDir({ prefix: "pvr-bench-app-" });
-  let reg: Registry | null = null;
+  let reg: TestRegistry | null = null;
   const onInt = () => {
     (async () => {
       if (reg) await reg.close();
@@ -537,7 +482,7 @@ async function main(): Promise<void> {
     const unpacked = layers.reduce((a, l) => a + l.uncompressed, 0);
     const packed = layers.reduce((a, l) => a + l.size, 0);
     await Deno.mkdir(`${root}/registry`);
-    reg = await startRegistry(`${root}/registry`);
+    reg = await startRegistry({ dir: `${root}/registry` });
     const from = `${reg.host}/bench/img:1`;
     await run([
       "skopeo",

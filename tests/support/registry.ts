@@ -66,9 +66,12 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-/** Starts `docker-registry serve` on a free port with temp storage. */
-export async function startRegistry(): Promise<TestRegistry> {
-  const dir = await Deno.makeTempDir({ prefix: "pvr-registry-" });
+/**
+ * Starts `docker-registry serve` on a free port with its storage under `opts.dir`
+ * (default a new temp dir, removed by `close()`; a given dir is left in place).
+ */
+export async function startRegistry(opts: { dir?: string } = {}): Promise<TestRegistry> {
+  const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "pvr-registry-" });
   const port = freePort();
   await Deno.writeTextFile(
     `${dir}/registry.yml`,
@@ -111,7 +114,7 @@ export async function startRegistry(): Promise<TestRegistry> {
         // gone
       }
       await child.status;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      if (opts.dir === undefined) await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
 }
