@@ -21,6 +21,7 @@
  * @module
  */
 
+import { pathExists } from "../fs_util.ts";
 import { PvrError } from "../errors.ts";
 import type { HttpClient } from "../remote/http.ts";
 import { createSha256, sha256Bytes, sha256File } from "../store/hash.ts";
@@ -589,7 +590,7 @@ export async function resolveImage(opts: ResolveImageOptions): Promise<ResolvedI
         errors.push(err);
       }
     } else if (source === "local") {
-      if (await exists("/var/run/docker.sock")) {
+      if (await pathExists("/var/run/docker.sock")) {
         opts.onMessage?.(
           "local source: the Docker daemon is not supported yet (save the image with " +
             "`docker save -o img.tar` and use --from docker-archive:img.tar)",
@@ -609,15 +610,6 @@ export async function resolveImage(opts: ResolveImageOptions): Promise<ResolvedI
     cause: last,
     hint: last?.message,
   });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Options of {@link buildRootfsFromImage}. */

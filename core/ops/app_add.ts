@@ -15,6 +15,7 @@
  * @module
  */
 
+import { pathExists } from "../fs_util.ts";
 import { PvrError } from "../errors.ts";
 import { appDir, appName, readSrcJson, writeSrcJson } from "../app/app_dir.ts";
 import { BUILTIN_TEMPLATE, SRC_SPEC, type SrcJson } from "../app/src_json.ts";
@@ -96,16 +97,6 @@ function committedPlatforms(pristine: JsonObject): string[] {
   return list.filter((p): p is string => typeof p === "string");
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
 /**
  * Reads a `--config-json` file (a JSON object).
  *
@@ -180,7 +171,7 @@ export async function appAdd(opts: AppAddOptions): Promise<AppAddResult> {
   const dir = appDir(repo.dir, name);
   let src: SrcJson;
   let createdSrcJson = false;
-  if (await exists(dir)) {
+  if (await pathExists(dir)) {
     src = await readSrcJson(repo.dir, name);
   } else {
     const args: JsonObject = new Map();

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { pathExists } from "../fs_util.ts";
 import { PvrError } from "../errors.ts";
 import { appDir, appName, readSrcJson, writeSrcJson, writeTemplates } from "../app/app_dir.ts";
 import { type AppSourceType, sourceTypeOf, type SrcJson } from "../app/src_json.ts";
@@ -111,16 +112,6 @@ async function readText(path: string): Promise<string | null> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
 interface PlannedSquash {
   app: string;
   src: SrcJson;
@@ -147,7 +138,7 @@ async function planSquash(
   }
   const dir = appDir(repoDir, app);
   const recorded = await readText(digestFile(dir, squash));
-  const upToDate = recorded === digest && await exists(`${dir}/${squash}`);
+  const upToDate = recorded === digest && await pathExists(`${dir}/${squash}`);
   return { app, src, squash, digest, lowerApp, upToDate };
 }
 

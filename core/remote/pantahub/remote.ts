@@ -16,6 +16,7 @@
  * @module
  */
 
+import { pathExists } from "../../fs_util.ts";
 import { z } from "zod";
 import { PvrError } from "../../errors.ts";
 import { parseJson } from "../../model/json_parse.ts";
@@ -95,15 +96,6 @@ export interface FixupOptions {
   repoBaseUrl?: string;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Turns a repository reference into what pvr fetches from ("FixupRepoRef", §6.1): the
  * fragment (`#…`) is kept as written (`/` included); a bare IP becomes the device's
@@ -129,7 +121,7 @@ export async function fixupRepoRef(ref: string, opts: FixupOptions): Promise<str
   }
   if (isUrl(base)) return ref;
   if (base === "") throw new PvrError("BAD_REFERENCE", `no repository in reference "${ref}"`);
-  if (await exists(absolutePath(base, opts.cwd))) return ref;
+  if (await pathExists(absolutePath(base, opts.cwd))) return ref;
   const pieces = base.split("/");
   const shorthand = pieces.length === 2 &&
     pieces.every((p) => p !== "" && p !== "." && p !== ".." && !p.includes("\\"));
