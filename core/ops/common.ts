@@ -5,6 +5,8 @@
  */
 
 import { Repo } from "../repo/repo.ts";
+import { prepareRead } from "../repo/transaction.ts";
+import { computeWorkingState, type WorkingState } from "../repo/working_state.ts";
 
 /** Every operation on an existing repository takes these. */
 export interface RepoOptions {
@@ -19,4 +21,18 @@ export interface RepoOptions {
 /** Opens the repository named by the options. */
 export function openRepo(opts: RepoOptions): Promise<Repo> {
   return Repo.open({ dir: opts.dir, configDir: opts.configDir });
+}
+
+/**
+ * Opens the repository and computes its working state for a read command (finishing
+ * an interrupted checkout first, and saving the stat cache after).
+ */
+export async function readWorkingState(
+  opts: RepoOptions,
+): Promise<{ repo: Repo; ws: WorkingState }> {
+  const repo = await openRepo(opts);
+  const cache = await prepareRead(repo);
+  const ws = await computeWorkingState(repo, { cache });
+  await cache.save();
+  return { repo, ws };
 }

@@ -7,9 +7,7 @@
 import { createMergePatch } from "../model/merge_patch.ts";
 import type { JsonObject } from "../model/json_value.ts";
 import type { State } from "../model/state.ts";
-import { computeWorkingState } from "../repo/working_state.ts";
-import { prepareRead } from "../repo/transaction.ts";
-import { openRepo, type RepoOptions } from "./common.ts";
+import { readWorkingState, type RepoOptions } from "./common.ts";
 
 /** Options for {@link diff}. */
 export type DiffOptions = RepoOptions;
@@ -30,9 +28,6 @@ export interface DiffResult {
  * Permissions: read, write (the stat cache in `.pvr/`).
  */
 export async function diff(opts: DiffOptions): Promise<DiffResult> {
-  const repo = await openRepo(opts);
-  const cache = await prepareRead(repo);
-  const ws = await computeWorkingState(repo, { cache });
-  await cache.save();
+  const { repo, ws } = await readWorkingState(opts);
   return { from: repo.pristine, to: ws.state, patch: createMergePatch(repo.pristine, ws.state) };
 }

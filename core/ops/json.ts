@@ -5,9 +5,7 @@
  */
 
 import type { State } from "../model/state.ts";
-import { computeWorkingState } from "../repo/working_state.ts";
-import { prepareRead } from "../repo/transaction.ts";
-import { openRepo, type RepoOptions } from "./common.ts";
+import { readWorkingState, type RepoOptions } from "./common.ts";
 
 /** Options for {@link json}. */
 export type JsonOptions = RepoOptions;
@@ -23,9 +21,6 @@ export interface JsonResult {
  * Permissions: read, write (the stat cache in `.pvr/`).
  */
 export async function json(opts: JsonOptions): Promise<JsonResult> {
-  const repo = await openRepo(opts);
-  const cache = await prepareRead(repo);
-  const ws = await computeWorkingState(repo, { cache });
-  await cache.save();
+  const { ws } = await readWorkingState(opts);
   return { state: ws.state };
 }

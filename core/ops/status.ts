@@ -5,9 +5,7 @@
  */
 
 import { classifyStatus, type StatusResult } from "../model/status.ts";
-import { computeWorkingState } from "../repo/working_state.ts";
-import { prepareRead } from "../repo/transaction.ts";
-import { openRepo, type RepoOptions } from "./common.ts";
+import { readWorkingState, type RepoOptions } from "./common.ts";
 
 export type { StatusResult };
 
@@ -29,9 +27,6 @@ export type StatusOptions = RepoOptions;
  * ```
  */
 export async function status(opts: StatusOptions): Promise<StatusResult> {
-  const repo = await openRepo(opts);
-  const cache = await prepareRead(repo);
-  const ws = await computeWorkingState(repo, { cache });
-  await cache.save();
+  const { repo, ws } = await readWorkingState(opts);
   return classifyStatus(repo.pristine, ws.state, ws.untracked);
 }
