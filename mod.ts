@@ -146,6 +146,17 @@ export { type Prompter, TtyPrompter } from "./core/remote/pantahub/prompt.ts";
 export type { RepoOptions } from "./core/ops/common.ts";
 export { resolveConfigDir } from "./core/repo/global_config.ts";
 export { EXIT_CODES, exitCodeFor, PvrError, type PvrErrorCode } from "./core/errors.ts";
+export { sigAdd, type SigAddOptions, type SigAddResult } from "./core/ops/sig_add.ts";
+export {
+  sigUpdate,
+  type SigUpdated,
+  type SigUpdateOptions,
+  type SigUpdateResult,
+} from "./core/ops/sig_update.ts";
+export { sigLs, type SigLsOptions, type SigLsResult } from "./core/ops/sig_ls.ts";
+export type { SigKeyOptions } from "./core/ops/sig_common.ts";
+export type { PvsMatch } from "./core/sig/payload.ts";
+export { SigError } from "./core/sig/errors.ts";
 export { canonicalJson } from "./core/model/canonical.ts";
 export { parseJson } from "./core/model/json_parse.ts";
 export { JsonNumber, type JsonObject, type JsonValue } from "./core/model/json_value.ts";

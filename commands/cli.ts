@@ -15,6 +15,7 @@ import { jsonCommand } from "./json.ts";
 import { diffCommand } from "./diff.ts";
 import { statusCommand } from "./status.ts";
 import { commitCommand } from "./commit.ts";
+import { sigCommand } from "./sig.ts";
 import { putCommand } from "./put.ts";
 import { getCommand, mergeCommand } from "./get.ts";
 import { resetCommand } from "./reset.ts";
@@ -52,6 +53,7 @@ const COMMANDS: CommandFactory[] = [
   diffCommand,
   statusCommand,
   commitCommand,
+  sigCommand,
   putCommand,
   postCommand,
   getCommand,

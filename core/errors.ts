@@ -62,6 +62,11 @@ export class PvrError extends Error {
   readonly code: PvrErrorCode;
   readonly hint?: string;
   readonly path?: string;
+  /**
+   * An exit code that replaces the one of {@link EXIT_CODES} for this error (`pvr sig`
+   * keeps the Go pvr's codes, which scripts test).
+   */
+  readonly exitCode?: number;
 
   constructor(code: PvrErrorCode, message: string, options: PvrErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -105,7 +110,8 @@ export const EXIT_CODES: Readonly<Record<PvrErrorCode, number>> = {
 
 /** The exit code for an error of any kind (non-pvr errors give 1). */
 export function exitCodeFor(err: unknown): number {
-  return err instanceof PvrError ? EXIT_CODES[err.code] : 1;
+  if (!(err instanceof PvrError)) return 1;
+  return err.exitCode ?? EXIT_CODES[err.code];
 }
 
 /** True when `err` is a {@link PvrError} with the given code. */
