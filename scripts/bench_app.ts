@@ -13,8 +13,12 @@
  * (warm page cache and Deno module cache). Prints figures and ratios; asserts nothing.
  *
  * ```sh
- * deno run -A scripts/bench_app.ts [--size-mib 200] [--runs 3] [--gzip-runs 1] [--keep]
+ * deno run -A scripts/bench_app.ts [--size-mib 200] [--runs 3] [--gzip-runs 1] [--rootfs-runs 3] [--keep]
  * ```
+ *
+ * rootfs apps (`--rootfs-runs`, 0 to skip): the unpacked image as a directory and as a
+ * `.tar.gz`, `pvr app add -t rootfs` against `mksquashfs <dir> -all-root` (and `tar -xzf`
+ * + `mksquashfs` for the tarball), interleaved, same compression.
  *
  * Needs `docker-registry`, `skopeo`, `umoci` and `squashfs-tools`.
  *
@@ -31,6 +35,7 @@ const { values: args } = parseArgs({
     "size-mib": { type: "string", default: "200" },
     runs: { type: "string", default: "3" },
     "gzip-runs": { type: "string", default: "1" },
+    "rootfs-runs": { type: "string", default: "3" },
     keep: { type: "boolean", default: false },
   },
 });
@@ -356,6 +361,108 @@ async function standard(
   return { ms: t[0] + t[1] + t[2], parts: t, out };
 }
 
+// ---------------------------------------------------------------- rootfs apps
+
+/** `pvr app add -t rootfs` into a fresh repo and config dir; `ms` of the add alone. */
+async function pvrRootfs(root: string, from: string, comp: string): Promise<number> {
+  const config = await fresh(root, "rconfig");
+  const repo = await fresh(root, "rrepo");
+  await pvrInit(repo, config, comp);
+  await settle();
+  const r = await run(
+    [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      `${ROOT}/main.ts`,
+      "app",
+      "add",
+      "app",
+      "-t",
+      "rootfs",
+      "--from",
+      from,
+    ],
+    { cwd: repo, env: pvrEnv(repo, config, comp) },
+  );
+  for (const d of [config, repo]) await Deno.remove(d, { recursive: true });
+  return r.ms;
+}
+
+/** The standard tools: (`tar -xzf` of a tarball, then) `mksquashfs <dir> -all-root`. */
+async function stdRootfs(root: string, from: string, comp: string): Promise<number> {
+  const work = await fresh(root, "rstd");
+  let ms = 0;
+  let dir = from;
+  if (!from.endsWith("/")) {
+    dir = `${work}/x`;
+    await Deno.mkdir(dir);
+    await settle();
+    ms += (await run(["tar", "-xzf", from, "-C", dir])).ms;
+  } else {
+    await settle();
+  }
+  ms += (await run([
+    "mksquashfs",
+    dir,
+    `${work}/out.sqfs`,
+    ...comp.split(" "),
+    "-all-root",
+    "-noappend",
+    "-no-progress",
+    "-quiet",
+  ])).ms;
+  await Deno.remove(work, { recursive: true });
+  return ms;
+}
+
+/** R1 (a directory) and R2 (a .tar.gz): pvr against the standard tools, interleaved. */
+async function rootfsFigures(root: string, dir: string, n: number): Promise<Figure[]> {
+  const tgz = `${root}/rootfs.tar.gz`;
+  await run(["tar", "--sort=name", "-C", dir, "-czf", tgz, "."]);
+  const figures: Figure[] = [];
+  for (const [id, what, from] of [["R1", "a directory", `${dir}/`], ["R2", "a .tar.gz", tgz]]) {
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    // One untimed warm-up each, then alternate which side goes first.
+    await pvrRootfs(root, from, "-comp xz");
+    await stdRootfs(root, from, "-comp xz");
+    for (let i = 0; i < n; i++) {
+      if (i % 2 === 0) {
+        ours.push(await pvrRootfs(root, from, "-comp xz"));
+        theirs.push(await stdRootfs(root, from, "-comp xz"));
+      } else {
+        theirs.push(await stdRootfs(root, from, "-comp xz"));
+        ours.push(await pvrRootfs(root, from, "-comp xz"));
+      }
+      note(
+        `rootfs ${what} round ${i + 1}: pvr ${fmtMs(ours.at(-1)!)}, standard ${
+          fmtMs(theirs.at(-1)!)
+        }`,
+      );
+    }
+    const ratio = median(ours) / median(theirs);
+    figures.push({
+      id,
+      what: `app add -t rootfs from ${what}, -comp xz`,
+      ours: fmtMs(median(ours)),
+      theirs: `${from.endsWith("/") ? "" : "tar -xzf + "}mksquashfs ${fmtMs(median(theirs))}`,
+      ratio: `${ratio.toFixed(2)}×`,
+      target: "info",
+      pass: null,
+      detail:
+        `pvr [${
+          fmtSamples(ours)
+        }] ms (the whole \`pvr app add\` process, Deno start included); standard [${
+          fmtSamples(theirs)
+        }] ms; per-round ` +
+        `ratios ${ours.map((o, i) => (o / theirs[i]).toFixed(2)).join(", ")}`,
+    });
+  }
+  return figures;
+}
+
 // ---------------------------------------------------------------- main
 
 interface Round {
@@ -495,6 +602,16 @@ async function main(): Promise<void> {
       `oci:${root}/layout:1`,
       `docker://${from}`,
     ]);
+    const rootfsRuns = Number(args["rootfs-runs"]);
+    const rootfsDir = `${root}/rootfs`;
+    if (rootfsRuns > 0) {
+      // The image's layers unpacked (in order) as a rootfs directory.
+      await Deno.mkdir(rootfsDir);
+      for (const l of layers) {
+        await run(["tar", "-xzf", `${root}/layout/blobs/sha256/${l.digest}`, "-C", rootfsDir]);
+      }
+      await run(["bash", "-c", `find '${rootfsDir}' -name '.wh.*' -delete`]);
+    }
     await Deno.remove(`${root}/layout`, { recursive: true });
 
     const xz = await rounds(root, from, "-comp xz", runs, "xz");
@@ -556,6 +673,8 @@ async function main(): Promise<void> {
         xz.upToDate.every((u) => u) ? "every run" : `runs ${JSON.stringify(xz.upToDate)}`
       }`,
     });
+
+    if (rootfsRuns > 0) figures.push(...await rootfsFigures(root, rootfsDir, rootfsRuns));
 
     say(
       `# pvr app add vs skopeo copy + umoci unpack + mksquashfs (local docker-registry, ` +

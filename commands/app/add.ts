@@ -5,6 +5,7 @@ import { PvrError } from "../../core/errors.ts";
 import { appAdd, readConfigJson } from "../../core/ops/app_add.ts";
 import type { CliContext } from "../context.ts";
 import { imageHookOptions } from "./image_hooks.ts";
+import { remoteOptions } from "../remote.ts";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -28,13 +29,14 @@ function expandHome(ctx: CliContext, path: string): string {
 export function appAddCommand(ctx: CliContext) {
   return new Command("add")
     .alias("aa")
-    .description("add a docker app from an image (writes <name>/ into the working tree)")
+    .description("add an app from an image, a rootfs or a pvr repo (writes <name>/)")
     .argument("[name]", "the app")
     .option(
       "--from <image>",
-      "the image: nginx:1.25, host:port/img@sha256:…, oci:<dir> (env PVR_FROM)",
+      "docker: nginx:1.25, host:port/img@sha256:…, oci:<dir>; rootfs: a directory, " +
+        "tarball or URL; pvr: <repo>#<part> (env PVR_FROM)",
     )
-    .option("-t, --type <type>", "source type; only docker is supported (env PVR_SOURCE_TYPE)")
+    .option("-t, --type <type>", "source type: docker, rootfs or pvr (env PVR_SOURCE_TYPE)")
     .option("--source <list>", "where to look: remote,local (env PVR_SOURCE)")
     .option(
       "--platform <platform>",
@@ -50,7 +52,7 @@ export function appAddCommand(ctx: CliContext) {
     .addOption(
       new Option(
         "--base <app>",
-        "overlay on another app (not supported yet; env PVR_APP_ADD_BASE)",
+        "overlay on another docker app: root.ovl.squashfs (env PVR_APP_ADD_BASE)",
       ),
     )
     .option(
@@ -76,13 +78,8 @@ export function appAddCommand(ctx: CliContext) {
       const from = opts.from ?? ctx.env("PVR_FROM");
       if (!from) throw new PvrError("USAGE", " --from flag is required (e.g. --from=nginx)");
       const type = opts.type ?? (ctx.env("PVR_SOURCE_TYPE") || "docker");
-      if (type !== "docker") {
-        throw new PvrError(
-          "USAGE",
-          type === "rootfs" || type === "pvr"
-            ? `app add --type ${type} is not supported yet (only docker)`
-            : `unknown source type "${type}" (docker, rootfs or pvr)`,
-        );
+      if (type !== "docker" && type !== "rootfs" && type !== "pvr") {
+        throw new PvrError("USAGE", `unknown source type "${type}" (docker, rootfs or pvr)`);
       }
       const configPath = opts.configJson ?? (ctx.env("PVR_CONFIG_JSON") || undefined);
       const configJson = configPath === undefined
@@ -93,7 +90,7 @@ export function appAddCommand(ctx: CliContext) {
         ...imageHookOptions(ctx),
         name,
         from,
-        type: "docker",
+        type,
         source: opts.source ?? (ctx.env("PVR_SOURCE") || undefined),
         platforms: opts.platform ?? envList(ctx, "PVR_PLATFORM"),
         username: opts.username ?? ctx.env("PVR_REGISTRY_USERNAME"),
@@ -107,7 +104,17 @@ export function appAddCommand(ctx: CliContext) {
         args: opts.arg ?? envList(ctx, "PVR_TEMPLATE_ARG"),
         volumes: opts.volume ?? envList(ctx, "PVR_PERSISTENCE_VOLUME"),
         formatOptions: opts.formatOptions ?? (ctx.env("PVR_FORMAT_OPTIONS") || undefined),
+        remote: type === "pvr" ? remoteOptions(ctx) : undefined,
       });
+      if (r.fetched !== undefined) {
+        for (const o of r.fetched) {
+          ctx.err(`${o.key.slice(0, 15)} ${o.cached ? "[OK cache]" : "[OK]"}\n`);
+        }
+        ctx.out(`\nImported ${r.imported} objects to ${r.objectsDir}\n`);
+      }
+      if (r.notDocker) {
+        ctx.out("The application is not a docker app, therefore doesn't need to be installed.\n");
+      }
       for (const w of r.warnings) ctx.err(w + "\n");
       for (const s of r.squashes) {
         if (s.upToDate) ctx.err(`${s.squash}: already up to date.\n`);

@@ -10,6 +10,7 @@
 import type { BuildRootfs, RefreshSource } from "../../core/ops/app_install.ts";
 import { type ImageHookOptions, imageHooksFor } from "../../core/ops/app_image.ts";
 import type { CliContext } from "../context.ts";
+import { remoteOptions } from "../remote.ts";
 
 /** The image-side hooks of `app install` and `app update`. */
 export interface ImageHooks {
@@ -25,6 +26,13 @@ export function imageHookOptions(ctx: CliContext): ImageHookOptions {
     onMessage: (line) => ctx.err(line.endsWith("\n") ? line : line + "\n"),
     pathEnv: ctx.env("PATH"),
     insecure: ctx.globals().insecure,
+    remote: remoteOptions(ctx),
+    dockerHost: ctx.env("DOCKER_HOST") ?? "",
+    dockerEnv: {
+      HOME: ctx.env("HOME"),
+      DOCKER_CONFIG: ctx.env("DOCKER_CONFIG"),
+      PATH: ctx.env("PATH"),
+    },
   };
 }
 

@@ -106,6 +106,8 @@ export function appUpdateCommand(ctx: CliContext) {
         return;
       }
       report(ctx, r);
+      ctx.err(`Searching for dependencies of ${r.name}\n`);
+      for (const d of r.dependents) ctx.err(`Updated ${d} (its base is ${r.name})\n`);
       ctx.out("Application updated\n");
     });
 }

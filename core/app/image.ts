@@ -5,9 +5,9 @@
  * Sources, tried in the `--source` order:
  *
  * * `remote` — a registry (Docker Registry HTTP API v2, see `registry.ts`);
- * * `local` — the local Docker daemon. Not implemented yet: without
- *   `/var/run/docker.sock` it is "not found"; with one, it is reported as unsupported
- *   and the next source is tried.
+ * * `local` — the local Docker daemon over the Engine API on its unix socket
+ *   (`DOCKER_HOST=unix://…`, else `/var/run/docker.sock`; see `docker_engine.ts`): an
+ *   image it does not have, or a missing socket, passes to the next source.
  *
  * New (beyond the Go pvr): `--from` may name an image on disk, whatever `--source`
  * says:
@@ -31,6 +31,7 @@ import {
   checkDigest,
   type Descriptor,
   dockerConfigCredentials,
+  type DockerCredentialEnv,
   formatPlatform,
   hostPlatform,
   type ImageIndex,
@@ -53,6 +54,7 @@ import {
   rootAttributes,
 } from "./layers.ts";
 import { mksquashfsFromTar, requireMksquashfs } from "./squashfs.ts";
+import { DockerEngine, dockerSocketPath, type EngineImage } from "./docker_engine.ts";
 
 /** An image source of `--source`. */
 export type ImageSource = "remote" | "local";
@@ -71,7 +73,10 @@ export interface ResolveImageOptions {
   username?: string;
   /** Registry password (`-p`). */
   password?: string;
-  /** Look up credentials in `~/.docker/config.json` without `-u/-p` (default true). */
+  /**
+   * Look up credentials in `~/.docker/config.json` without `-u/-p` (default true): its
+   * `credHelpers`/`credsStore` helpers (`docker-credential-<name> get`), then `auths`.
+   */
   dockerConfig?: boolean;
   /** Sources in order (default `remote`, `local`). */
   source?: readonly ImageSource[];
@@ -83,14 +88,21 @@ export interface ResolveImageOptions {
   insecure?: boolean | readonly string[];
   /** Progress and diagnostics, one line each (for stderr). */
   onMessage?: (line: string) => void;
+  /** `DOCKER_HOST` for the local source (default the process's; empty: the default socket). */
+  dockerHost?: string;
+  /**
+   * Where the Docker CLI config and credential helpers are found (`HOME`,
+   * `DOCKER_CONFIG`, `PATH`; default the process's environment).
+   */
+  dockerEnv?: DockerCredentialEnv;
 }
 
 /** A resolved image: what `src.json` records, and how to get its layers. */
 export interface ResolvedImage {
   /** Where it came from. */
   source: ImageSource;
-  /** `registry`, `oci-layout`, `oci-archive` or `docker-archive`. */
-  kind: "registry" | "oci-layout" | "oci-archive" | "docker-archive";
+  /** `registry`, `oci-layout`, `oci-archive`, `docker-archive` or `docker-daemon`. */
+  kind: "registry" | "oci-layout" | "oci-archive" | "docker-archive" | "docker-daemon";
   /** The parsed reference (registry images only). */
   ref?: ImageRef;
   /** The manifest digest (`sha256:<hex>`; the config digest for `docker save`). */
@@ -202,7 +214,7 @@ async function resolveRemote(
     ? { username: opts.username, password: opts.password }
     : opts.dockerConfig === false
     ? undefined
-    : await dockerConfigCredentials(ref.registry);
+    : await dockerConfigCredentials(ref.registry, opts.dockerEnv);
   const client = new RegistryClient({
     http: opts.http,
     username: creds?.username,
@@ -495,6 +507,94 @@ async function resolveDockerSave(
   };
 }
 
+// ---------------------------------------------------------------------------------
+// The local Docker daemon
+// ---------------------------------------------------------------------------------
+
+/**
+ * The image `name` of the local Docker daemon, or null when the daemon does not have
+ * it. The `docker save` export happens in `fetchLayers`.
+ *
+ * @throws {PvrError} `BAD_REFERENCE` without a daemon socket; `REMOTE`; `USAGE` for an
+ *   unsupported `DOCKER_HOST`
+ */
+async function resolveDaemon(
+  name: string,
+  opts: ResolveImageOptions,
+  wanted: WantedPlatform[],
+): Promise<ResolvedImage | null> {
+  const socket = dockerSocketPath(opts.dockerHost ?? Deno.env.get("DOCKER_HOST"));
+  const engine = new DockerEngine(socket);
+  if (!(await engine.available())) {
+    throw new PvrError("BAD_REFERENCE", `no Docker daemon: ${socket} is not a socket`, {
+      hint: "start Docker or set DOCKER_HOST=unix://<socket>",
+    });
+  }
+  let info: EngineImage | null;
+  try {
+    info = await engine.inspect(name);
+  } finally {
+    engine.close();
+  }
+  if (info === null) {
+    opts.onMessage?.("Repo not exists in local docker");
+    return null;
+  }
+  opts.onMessage?.("Repo exists in local docker");
+  const platformOf = { os: info.Os, architecture: info.Architecture, variant: info.Variant };
+  checkConfigPlatform(platformOf, wanted, name);
+  const id = info.Id;
+  const cacheDir = `${opts.configDir}/cache`;
+  const file = `${cacheDir}/docker-save-${id.slice("sha256:".length)}.tar`;
+  /** The saved tarball as an image, when it is whole and is this image. */
+  const openSaved = async (): Promise<ResolvedImage | null> => {
+    if (!(await pathExists(file))) return null;
+    try {
+      const img = await resolveDockerSave(await archiveFiles(file, cacheDir), file, undefined, []);
+      if (img.digest === id) return img;
+    } catch {
+      // damaged: exported again
+    }
+    await Deno.remove(file).catch(() => {});
+    return null;
+  };
+  return {
+    source: "local",
+    kind: "docker-daemon",
+    digest: id,
+    dockerDigest: info.RepoDigests[0] ?? id,
+    config: info.Config,
+    imageConfig: { ...platformOf, config: info.Config },
+    layers: (info.RootFS?.Layers ?? []).map((d) => ({
+      mediaType: "application/vnd.docker.image.rootfs.diff.tar",
+      digest: d,
+      size: 0,
+    })),
+    async fetchLayers(onLayer) {
+      await Deno.mkdir(cacheDir, { recursive: true, mode: 0o700 });
+      let saved = await openSaved();
+      if (saved !== null) {
+        opts.onMessage?.("Layers Found in Cache");
+      } else {
+        const e = new DockerEngine(socket);
+        try {
+          await e.save(id, file);
+        } finally {
+          e.close();
+        }
+        saved = await openSaved();
+        if (saved === null) {
+          throw new PvrError(
+            "OBJECT_CORRUPT",
+            `the Docker daemon's export of ${name} is not a docker save of ${id}`,
+          );
+        }
+      }
+      return await saved.fetchLayers(onLayer);
+    },
+  };
+}
+
 /** A `--from` that names an image on disk: its kind, path and tag; else null. */
 export async function localImageSpec(
   from: string,
@@ -579,24 +679,28 @@ export async function resolveImage(opts: ResolveImageOptions): Promise<ResolvedI
   const errors: PvrError[] = [];
   for (const source of sources) {
     if (source === "remote") {
+      // A bare image id (`sha256:<hex>`, what a local image without RepoDigests is
+      // pinned as) names no registry image.
+      if (/^sha256:[0-9a-f]{64}$/.test(opts.from)) continue;
       const ref = parseImageRef(opts.from);
       try {
         return await resolveRemote(ref, opts, wanted);
       } catch (err) {
         if (!(err instanceof PvrError)) throw err;
-        // Usage errors and a refused login are not "try the next source" material.
-        if (err.code === "USAGE") throw err;
+        // Usage errors and a missing credential helper are not "try the next source" material.
+        if (err.code === "USAGE" || err.code === "MISSING_TOOL") throw err;
         opts.onMessage?.(`remote source had an error, trying with other sources\n ${err.message}`);
         errors.push(err);
       }
     } else if (source === "local") {
-      if (await pathExists("/var/run/docker.sock")) {
-        opts.onMessage?.(
-          "local source: the Docker daemon is not supported yet (save the image with " +
-            "`docker save -o img.tar` and use --from docker-archive:img.tar)",
-        );
-      } else {
-        opts.onMessage?.("Repo not exists in local docker");
+      try {
+        const img = await resolveDaemon(opts.from, opts, wanted);
+        if (img !== null) return img;
+      } catch (err) {
+        if (!(err instanceof PvrError)) throw err;
+        if (err.code === "USAGE") throw err;
+        opts.onMessage?.(`local source had an error, trying with other sources\n ${err.message}`);
+        errors.push(err);
       }
     } else {
       throw new PvrError(

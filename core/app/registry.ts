@@ -611,37 +611,147 @@ function checkManifestShape(body: unknown, name: string): void {
   }
 }
 
+/** The environment {@link dockerConfigCredentials} reads. */
+export interface DockerCredentialEnv {
+  HOME?: string;
+  DOCKER_CONFIG?: string;
+  /** Where `docker-credential-<name>` helpers are looked for (default the process's). */
+  PATH?: string;
+}
+
+interface DockerCliConfig {
+  auths?: Record<string, { auth?: string; username?: string; password?: string }>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
+}
+
+/** The keys a registry may have in `auths`/`credHelpers`, most specific first. */
+function configKeys(registry: string): string[] {
+  const hub = registry === "docker.io" || registry === "index.docker.io" ||
+    registry === "registry-1.docker.io";
+  return hub
+    ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"]
+    : [registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`];
+}
+
+/** Looks an executable up on a `PATH` value. */
+async function onPath(name: string, pathEnv: string): Promise<string | null> {
+  for (const d of pathEnv.split(":")) {
+    if (d === "") continue;
+    try {
+      const st = await Deno.stat(`${d}/${name}`);
+      if (st.isFile && st.mode !== null && (st.mode & 0o111) !== 0) return `${d}/${name}`;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/**
+ * Runs `docker-credential-<helper> get` with the server URL on stdin (the Docker
+ * credential-helper protocol) and returns the `Username`/`Secret` it prints as JSON;
+ * undefined when it has no credentials for that server.
+ *
+ * @throws {PvrError} `MISSING_TOOL` when the helper is not on `PATH`; `AUTH` when it fails
+ */
+export async function credentialHelperGet(
+  helper: string,
+  serverUrl: string,
+  pathEnv: string = Deno.env.get("PATH") ?? "",
+): Promise<{ username: string; password: string } | undefined> {
+  if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
+    throw new PvrError("AUTH", `invalid Docker credential helper name ${JSON.stringify(helper)}`);
+  }
+  const name = `docker-credential-${helper}`;
+  const bin = await onPath(name, pathEnv);
+  if (bin === null) {
+    throw new PvrError(
+      "MISSING_TOOL",
+      `the Docker credential helper ${name} is not on PATH (named in the Docker config)`,
+      { hint: `install ${name}, or remove "${helper}" from ~/.docker/config.json` },
+    );
+  }
+  const child = new Deno.Command(bin, {
+    args: ["get"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { PATH: pathEnv },
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(serverUrl)).catch(() => {});
+  await w.close().catch(() => {});
+  const out = await child.output();
+  const stdout = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) {
+    const text = `${stdout} ${new TextDecoder().decode(out.stderr)}`.trim();
+    if (/credentials not found/i.test(text)) return undefined;
+    throw new PvrError("AUTH", `${name} get failed (exit ${out.code}): ${text.split("\n")[0]}`);
+  }
+  let j: { Username?: unknown; Secret?: unknown };
+  try {
+    j = JSON.parse(stdout);
+  } catch {
+    throw new PvrError("AUTH", `${name} get printed no JSON`);
+  }
+  if (typeof j?.Username !== "string" || typeof j?.Secret !== "string") {
+    throw new PvrError("AUTH", `${name} get printed no Username/Secret`);
+  }
+  if (j.Secret === "") return undefined;
+  return { username: j.Username, password: j.Secret };
+}
+
 /**
  * Credentials for `registry` from the Docker CLI config (`$DOCKER_CONFIG/config.json`,
- * default `~/.docker/config.json`): the `auths` entry's `auth` (base64 `user:pass`) or
- * `username`/`password`. Docker Hub is looked up under `https://index.docker.io/v1/`.
- * Credential helpers (`credsStore`, `credHelpers`) are not run. Returns undefined when
- * there is nothing usable.
+ * default `~/.docker/config.json`), as the Docker CLI looks them up:
  *
- * Needs `--allow-env` (HOME, DOCKER_CONFIG) and `--allow-read` for the file.
+ * 1. `credHelpers[<registry>]`: `docker-credential-<name> get`;
+ * 2. `credsStore`: `docker-credential-<name> get` (when it has nothing, go on);
+ * 3. the `auths` entry: `auth` (base64 `user:pass`) or `username`/`password`.
+ *
+ * Docker Hub is looked up under `https://index.docker.io/v1/`. Returns undefined when
+ * there is nothing usable (no file, no entry, a helper without credentials for it).
+ *
+ * Needs `--allow-env` (HOME, DOCKER_CONFIG, PATH), `--allow-read`, `--allow-run` for
+ * helpers.
+ *
+ * @throws {PvrError} `MISSING_TOOL` naming a helper that is not on `PATH`; `AUTH` when a
+ *   helper fails
  */
 export async function dockerConfigCredentials(
   registry: string,
-  env: { HOME?: string; DOCKER_CONFIG?: string } = {
+  env: DockerCredentialEnv = {
     HOME: Deno.env.get("HOME"),
     DOCKER_CONFIG: Deno.env.get("DOCKER_CONFIG"),
+    PATH: Deno.env.get("PATH"),
   },
 ): Promise<{ username: string; password: string } | undefined> {
-  const dir = env.DOCKER_CONFIG ?? (env.HOME ? `${env.HOME}/.docker` : undefined);
+  const dir = env.DOCKER_CONFIG || (env.HOME ? `${env.HOME}/.docker` : undefined);
   if (dir === undefined) return undefined;
-  let cfg: { auths?: Record<string, { auth?: string; username?: string; password?: string }> };
+  let cfg: DockerCliConfig;
   try {
     cfg = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+    if (cfg === null || typeof cfg !== "object") return undefined;
   } catch {
     return undefined;
   }
-  const hub = registry === "docker.io" || registry === "index.docker.io";
-  const keys = hub
-    ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"]
-    : [registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`];
+  const keys = configKeys(registry);
+  const pathEnv = env.PATH ?? Deno.env.get("PATH") ?? "";
+  const serverUrl = keys[0];
+  for (const k of keys) {
+    const helper = cfg.credHelpers?.[k];
+    if (typeof helper === "string" && helper !== "") {
+      return await credentialHelperGet(helper, serverUrl, pathEnv);
+    }
+  }
+  if (typeof cfg.credsStore === "string" && cfg.credsStore !== "") {
+    const got = await credentialHelperGet(cfg.credsStore, serverUrl, pathEnv);
+    if (got !== undefined) return got;
+  }
   for (const k of keys) {
     const a = cfg.auths?.[k];
-    if (a === undefined) continue;
+    if (a === undefined || a === null) continue;
     if (typeof a.auth === "string" && a.auth !== "") {
       let text: string;
       try {

@@ -1,16 +1,18 @@
 /**
- * `pvr app add <name> --from <image>` for docker apps (spec pvr-reference §9.3).
+ * `pvr app add <name> --from <image|path|url|repo#part>` (spec pvr-reference §9.3).
+ * rootfs apps are built by `app_rootfs.ts`, pvr apps fetched by `app_pvr.ts`; this
+ * module does docker apps and the common flags.
  *
  * Resolves the image (the `--source` order, default `remote,local`; the platforms of
  * `--platform`, else the committed `_hostconfig/pvr/docker.json` `platforms`), writes
  * `<name>/src.json` unless the app directory already exists (then its `src.json` is
  * kept, as in the Go pvr), and installs the app: `root.squashfs` (atomically),
- * `root.squashfs.docker-digest`, `run.json`, `lxc.container.conf`.
+ * `root.squashfs.docker-digest`, `run.json`, `lxc.container.conf`; with `--base`, also
+ * the base app and `root.ovl.squashfs` (+ `.docker-digest`).
  *
  * Differences from the Go pvr: `--config-json` is merged into `docker_config` (the
  * Go pvr read it and dropped it); `docker_name`/`docker_tag` never take a registry port
- * for a tag. Not supported yet: the `rootfs` and `pvr` types, and overlay apps
- * (`--base`).
+ * for a tag.
  *
  * @module
  */
@@ -18,7 +20,7 @@
 import { pathExists } from "../fs_util.ts";
 import { PvrError } from "../errors.ts";
 import { appDir, appName, readSrcJson, writeSrcJson } from "../app/app_dir.ts";
-import { BUILTIN_TEMPLATE, SRC_SPEC, type SrcJson } from "../app/src_json.ts";
+import { type AppSourceType, BUILTIN_TEMPLATE, SRC_SPEC, type SrcJson } from "../app/src_json.ts";
 import { dockerNameTag } from "../app/image_ref.ts";
 import { localImageSpec, resolveImage } from "../app/image.ts";
 import { DEFAULT_FORMAT_OPTIONS, requireMksquashfs } from "../app/squashfs.ts";
@@ -26,6 +28,10 @@ import { parseJson } from "../model/json_parse.ts";
 import { isJsonArray, isJsonObject, type JsonObject } from "../model/json_value.ts";
 import { openRepo, type RepoOptions } from "./common.ts";
 import { appInstall, type AppInstallResult } from "./app_install.ts";
+import { buildRootfsApp } from "./app_rootfs.ts";
+import { fetchPvrApp } from "./app_pvr.ts";
+import type { FetchedObject } from "../repo/fetch.ts";
+import type { RemoteOptions } from "../remote/pantahub/remote.ts";
 import {
   dockerConfigOf,
   type ImageHookOptions,
@@ -40,8 +46,8 @@ export interface AppAddOptions extends RepoOptions, Omit<ImageHookOptions, "reso
   name: string;
   /** `--from`: an image reference, or an image on disk (`oci:<dir>`, …). */
   from: string;
-  /** `--type`: only `docker` (the default) is supported. */
-  type?: "docker";
+  /** `--type`: `docker` (the default), `rootfs` or `pvr`. */
+  type?: AppSourceType;
   /** `--source`: `remote`, `local`, comma separated (default `remote,local`). */
   source?: string;
   /** `--platform` values (each may be a comma list). */
@@ -65,7 +71,12 @@ export interface AppAddOptions extends RepoOptions, Omit<ImageHookOptions, "reso
   configJson?: JsonObject;
   /** `--format-options` (default `-comp xz`). */
   formatOptions?: string;
-  /** `--base`: overlay mode (not supported yet: refused with `USAGE`). */
+  /** For `--type pvr` from a remote: how Pantahub is reached (as `pvr get`). */
+  remote?: RemoteOptions;
+  /**
+   * `--base <app>`: overlay mode. `docker_digest` is the base app's, the image found is
+   * `docker_ovl_digest`, and `root.ovl.squashfs` holds what it changes over the base.
+   */
   base?: string;
 }
 
@@ -75,6 +86,25 @@ export interface AppAddResult extends AppInstallResult {
   createdSrcJson: boolean;
   /** The `src.json` the app was installed from. */
   src: SrcJson;
+  /** `--type pvr`: the objects of the fetched parts (whether each was in the store). */
+  fetched?: FetchedObject[];
+  /** `--type pvr`: objects copied in, and where. */
+  imported?: number;
+  objectsDir?: string;
+}
+
+/** `args` from `--group`, `--runlevel`, `--restart-policy`, `--status-goal` and `--arg`. */
+function argsOf(opts: AppAddOptions): JsonObject {
+  const args: JsonObject = new Map();
+  if (opts.group) args.set("PV_GROUP", opts.group);
+  if (opts.runlevel) args.set("PV_RUNLEVEL", opts.runlevel);
+  if (opts.restartPolicy) args.set("PV_RESTART_POLICY", opts.restartPolicy);
+  if (opts.statusGoal) args.set("PV_STATUS_GOAL", opts.statusGoal);
+  for (const a of opts.args ?? []) {
+    const i = a.indexOf("=");
+    args.set(i < 0 ? a : a.slice(0, i), i < 0 ? "" : a.slice(i + 1));
+  }
+  return args;
 }
 
 /** `--volume path:spec` values as `persistence`. */
@@ -134,24 +164,34 @@ export async function readConfigJson(path: string): Promise<JsonObject> {
  */
 export async function appAdd(opts: AppAddOptions): Promise<AppAddResult> {
   const name = appName(opts.name);
-  if (opts.type !== undefined && opts.type !== "docker") {
-    throw new PvrError("USAGE", `app add supports only --type docker (not "${opts.type}")`);
+  const type = opts.type ?? "docker";
+  if (type !== "docker" && type !== "rootfs" && type !== "pvr") {
+    throw new PvrError("USAGE", `unknown source type "${type}" (docker, rootfs or pvr)`);
   }
-  if (opts.base !== undefined && opts.base !== "") {
-    throw new PvrError("USAGE", "overlay apps (--base) are not supported yet");
+  const base = opts.base === undefined || opts.base === "" ? undefined : appName(opts.base);
+  if (base !== undefined && type !== "docker") {
+    throw new PvrError("USAGE", "--base is for docker apps only");
   }
+  if (base === name) throw new PvrError("USAGE", `${name} cannot be its own base`);
   if (opts.group && opts.runlevel) {
     throw new PvrError("USAGE", "--group and --runlevel cannot be used together", {
       hint: "--runlevel is deprecated: use --group",
     });
   }
   if (!opts.from) throw new PvrError("USAGE", " --from flag is required (e.g. --from=nginx)");
+  if (type === "rootfs") return await addRootfs(name, opts);
+  if (type === "pvr") return await addPvr(name, opts);
   const sourceText = opts.source === undefined || opts.source.trim() === ""
     ? "remote,local"
     : opts.source;
   const sources = parseSources(sourceText);
   const persistence = persistenceOf(opts.volumes ?? []);
   const repo = await openRepo(opts);
+  // Overlay mode: the base app must be a docker app (its image is the lower layer).
+  const baseSrc = base === undefined ? undefined : await readSrcJson(repo.dir, base);
+  if (baseSrc !== undefined && !baseSrc.docker_digest) {
+    throw new PvrError("BAD_STATE", `${base} has no docker_digest: it cannot be a base`);
+  }
   await requireMksquashfs(opts.pathEnv); // fail before any download
   let platforms = splitPlatforms(opts.platforms);
   if (platforms.length === 0) platforms = committedPlatforms(repo.pristine);
@@ -166,6 +206,8 @@ export async function appAdd(opts: AppAddOptions): Promise<AppAddResult> {
     http: opts.http,
     insecure: opts.insecure,
     onMessage: opts.onMessage,
+    dockerHost: opts.dockerHost,
+    dockerEnv: opts.dockerEnv,
   });
 
   const dir = appDir(repo.dir, name);
@@ -174,26 +216,20 @@ export async function appAdd(opts: AppAddOptions): Promise<AppAddResult> {
   if (await pathExists(dir)) {
     src = await readSrcJson(repo.dir, name);
   } else {
-    const args: JsonObject = new Map();
-    if (opts.group) args.set("PV_GROUP", opts.group);
-    if (opts.runlevel) args.set("PV_RUNLEVEL", opts.runlevel);
-    if (opts.restartPolicy) args.set("PV_RESTART_POLICY", opts.restartPolicy);
-    if (opts.statusGoal) args.set("PV_STATUS_GOAL", opts.statusGoal);
-    for (const a of opts.args ?? []) {
-      const i = a.indexOf("=");
-      args.set(i < 0 ? a : a.slice(0, i), i < 0 ? "" : a.slice(i + 1));
-    }
+    const args = argsOf(opts);
     const dockerConfig = dockerConfigOf(img);
     for (const [k, v] of opts.configJson ?? []) dockerConfig.set(k, v);
     const onDisk = (await localImageSpec(opts.from)) !== null;
     const nt = onDisk ? { name: opts.from, tag: "" } : dockerNameTag(opts.from);
     src = {
+      base,
       "#spec": SRC_SPEC,
       template: BUILTIN_TEMPLATE,
       args,
       docker_name: nt.name,
       docker_tag: nt.tag,
-      docker_digest: img.dockerDigest,
+      docker_digest: baseSrc?.docker_digest ?? img.dockerDigest,
+      docker_ovl_digest: baseSrc === undefined ? undefined : img.dockerDigest,
       docker_source: sourceText,
       docker_config: dockerConfig,
       docker_platform: img.platform ?? "",
@@ -229,4 +265,85 @@ export async function appAdd(opts: AppAddOptions): Promise<AppAddResult> {
     if (createdSrcJson) await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * A rootfs app: `root.squashfs` from a directory, tarball or URL, its
+ * `.rootfs-digest`, `src.json` (`rootfs_url` as given, `rootfs_digest`, `docker_config`
+ * from `--config-json`) and the templates. The app directory must not exist yet; on
+ * any failure it is removed again.
+ */
+async function addRootfs(name: string, opts: AppAddOptions): Promise<AppAddResult> {
+  const persistence = persistenceOf(opts.volumes ?? []);
+  const repo = await openRepo(opts);
+  await requireMksquashfs(opts.pathEnv); // fail before anything is written
+  const dir = appDir(repo.dir, name);
+  if (await pathExists(dir)) {
+    throw new PvrError("USAGE", `${name} already exists`, {
+      hint: `pvr app update ${name} --from ${opts.from} rebuilds it`,
+    });
+  }
+  await Deno.mkdir(dir);
+  try {
+    const res = await buildRootfsApp(repo.dir, name, opts.from, opts.formatOptions, {
+      onMessage: opts.onMessage,
+      pathEnv: opts.pathEnv,
+      http: opts.http,
+    });
+    const src: SrcJson = {
+      "#spec": SRC_SPEC,
+      template: BUILTIN_TEMPLATE,
+      args: argsOf(opts),
+      docker_config: opts.configJson ?? new Map(),
+      format_options: opts.formatOptions || undefined,
+      rootfs_url: opts.from,
+      rootfs_digest: res.digest,
+      persistence,
+    };
+    await writeSrcJson(repo.dir, name, src);
+    const r = await appInstall({
+      dir: opts.dir,
+      configDir: opts.configDir,
+      wait: opts.wait,
+      name,
+      type: "rootfs",
+    });
+    return { ...r, createdSrcJson: true, src };
+  } catch (err) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * A pvr app: the `#part` of another pvr repository checked out as `<name>` (see
+ * `app_pvr.ts`), then installed (templates only, when it has a `docker_name`).
+ */
+async function addPvr(name: string, opts: AppAddOptions): Promise<AppAddResult> {
+  const persistence = persistenceOf(opts.volumes ?? []);
+  const f = await fetchPvrApp({
+    ...opts.remote,
+    dir: opts.dir,
+    configDir: opts.configDir,
+    wait: opts.wait,
+    name,
+    from: opts.from,
+    persistence,
+    configJson: opts.configJson,
+  });
+  const r = await appInstall({
+    dir: opts.dir,
+    configDir: opts.configDir,
+    wait: opts.wait,
+    name,
+    type: "pvr",
+  });
+  return {
+    ...r,
+    createdSrcJson: true,
+    src: f.src,
+    fetched: f.objects,
+    imported: f.imported,
+    objectsDir: f.objectsDir,
+  };
 }

@@ -3,8 +3,8 @@
  * and {@link RefreshSource} hooks built on `core/app/image.ts` (spec pvr-reference
  * §9.4, §9.5, §9.7, §9.8).
  *
- * Not supported yet: overlay apps (`root.ovl.squashfs`, `--base`, `--patch`); asking
- * for one fails with `USAGE` before anything is written.
+ * Overlay apps: `root.ovl.squashfs` holds what the `docker_ovl_digest` image changes
+ * over the lower app's `docker_digest` image (see `core/app/overlay.ts`).
  *
  * @module
  */
@@ -12,7 +12,7 @@
 import { PvrError } from "../errors.ts";
 import type { HttpClient } from "../remote/http.ts";
 import { writeFileAtomic } from "../../native/durability.ts";
-import { appDir } from "../app/app_dir.ts";
+import { appDir, readSrcJson } from "../app/app_dir.ts";
 import { dockerNameTag } from "../app/image_ref.ts";
 import {
   buildRootfsFromImage,
@@ -24,7 +24,12 @@ import {
 import { fromPlain, isJsonObject, type JsonObject } from "../model/json_value.ts";
 import type { SrcJson } from "../app/src_json.ts";
 import { requireMksquashfs } from "../app/squashfs.ts";
-import type { BuildRootfs, RefreshSource, SquashName } from "./app_install.ts";
+import type { BuildRootfs, BuildRootfsRequest, RefreshSource, SquashName } from "./app_install.ts";
+import { buildOverlaySquashfs } from "../app/overlay.ts";
+import type { DockerCredentialEnv } from "../app/registry.ts";
+import { refreshRootfsApp } from "./app_rootfs.ts";
+import { fetchPvrApp } from "./app_pvr.ts";
+import type { RemoteOptions } from "../remote/pantahub/remote.ts";
 
 /** Options of {@link imageHooksFor}: how images are fetched and built. */
 export interface ImageHookOptions {
@@ -36,6 +41,12 @@ export interface ImageHookOptions {
   http?: HttpClient;
   /** Registries reached over plain HTTP (`true`: all; localhost always). */
   insecure?: boolean;
+  /** `DOCKER_HOST` for the local source (default the process's; empty: the default socket). */
+  dockerHost?: string;
+  /** `HOME`, `DOCKER_CONFIG`, `PATH` for the Docker CLI config and its credential helpers. */
+  dockerEnv?: DockerCredentialEnv;
+  /** How Pantahub is reached when a pvr app is fetched again (as `pvr get`). */
+  remote?: RemoteOptions;
   /** An image already resolved: used instead of resolving again when its digest is the pin. */
   resolved?: ResolvedImage;
 }
@@ -91,13 +102,6 @@ function fromOf(src: SrcJson, name: string): string {
   return src.docker_tag ? `${src.docker_name}:${src.docker_tag}` : src.docker_name;
 }
 
-function overlayUnsupported(): PvrError {
-  return new PvrError(
-    "USAGE",
-    "overlay apps (root.ovl.squashfs: --base, --patch, docker_ovl_digest) are not supported yet",
-  );
-}
-
 /** Writes `<app>/<squash>.docker-digest` (the digest string, no newline). */
 export async function writeDigestFile(
   repoDir: string,
@@ -117,33 +121,89 @@ export async function writeDigestFile(
  * `src.json`.
  */
 export function imageHooksFor(opts: ImageHookOptions = {}): ImageHookSet {
-  const buildRootfs: BuildRootfs = async (req) => {
-    if (req.squash !== "root.squashfs" || req.lowerApp !== undefined) throw overlayUnsupported();
-    await requireMksquashfs(opts.pathEnv); // fail before any download
-    const recorded = req.src.docker_digest ?? req.digest;
-    // An image on disk is named by its path (and tag): resolve that and check the pin.
-    const onDisk = req.src.docker_name !== undefined &&
-      (await localImageSpec(req.src.docker_name)) !== null;
-    const from = onDisk ? fromOf(req.src, req.name) : req.digest;
-    const img = opts.resolved?.dockerDigest === recorded ? opts.resolved : await resolveImage({
-      from,
-      platforms: req.src.docker_platform ? [req.src.docker_platform] : undefined,
-      source: parseSources(req.source),
-      username: req.username,
-      password: req.password,
-      configDir: req.configDir,
-      http: opts.http,
-      insecure: opts.insecure,
-      onMessage: opts.onMessage,
-    });
-    if (onDisk && img.dockerDigest !== recorded) {
+  /**
+   * The image pinned as `recorded` (a `src.json` digest). An image on disk is named by
+   * `nameSrc`'s `docker_name` (path and tag) or by the path before the `@`; it is
+   * resolved and must still have the pinned digest. Anything else is resolved from
+   * `ref` (the digest reference).
+   */
+  const resolvePinned = async (
+    req: BuildRootfsRequest,
+    recorded: string,
+    ref: string,
+    nameSrc: SrcJson | undefined,
+  ): Promise<ResolvedImage> => {
+    if (opts.resolved?.dockerDigest === recorded) return opts.resolved;
+    const resolve = (from: string) =>
+      resolveImage({
+        from,
+        platforms: nameSrc?.docker_platform ? [nameSrc.docker_platform] : undefined,
+        source: parseSources(req.source),
+        username: req.username,
+        password: req.password,
+        configDir: req.configDir,
+        http: opts.http,
+        insecure: opts.insecure,
+        onMessage: opts.onMessage,
+        dockerHost: opts.dockerHost,
+        dockerEnv: opts.dockerEnv,
+      });
+    let from: string | undefined;
+    if (
+      nameSrc?.docker_name !== undefined && (await localImageSpec(nameSrc.docker_name)) !== null
+    ) {
+      from = fromOf(nameSrc, req.name);
+    } else {
+      const at = recorded.lastIndexOf("@");
+      const where = at > 0 ? recorded.slice(0, at) : "";
+      if (where !== "" && (await localImageSpec(where).catch(() => null)) !== null) from = where;
+    }
+    if (from === undefined) return await resolve(ref);
+    const img = await resolve(from);
+    if (img.dockerDigest !== recorded) {
       throw new PvrError(
         "BAD_STATE",
         `${req.name}: the image ${from} is now ${img.dockerDigest}, not ${recorded}`,
         { hint: `run pvr app update ${req.name}` },
       );
     }
-    await buildRootfsFromImage(img, `${appDir(req.repoDir, req.name)}/${req.squash}`, {
+    return img;
+  };
+
+  const buildRootfs: BuildRootfs = async (req) => {
+    await requireMksquashfs(opts.pathEnv); // fail before any download
+    const out = `${appDir(req.repoDir, req.name)}/${req.squash}`;
+    if (req.squash === "root.ovl.squashfs") {
+      const recorded = req.src.docker_ovl_digest ?? req.digest;
+      const lowerApp = req.lowerApp ?? req.name;
+      const lowerSrc = lowerApp === req.name ? req.src : await readSrcJson(req.repoDir, lowerApp);
+      const lowerRecorded = lowerSrc.docker_digest;
+      if (!lowerRecorded) {
+        throw new PvrError(
+          "BAD_STATE",
+          `${lowerApp}/src.json has no docker_digest: it cannot be the base of an overlay`,
+        );
+      }
+      const upper = await resolvePinned(req, recorded, req.digest, req.src);
+      // The app's own docker_name names the overlay image, not its lower one.
+      const lower = await resolvePinned(
+        req,
+        lowerRecorded,
+        lowerRecorded,
+        lowerApp === req.name ? undefined : lowerSrc,
+      );
+      await buildOverlaySquashfs(upper, lower, out, {
+        formatOptions: req.src.format_options,
+        pathEnv: opts.pathEnv,
+        onMessage: opts.onMessage,
+      });
+      opts.onMessage?.("Generating squashfs digest");
+      await writeDigestFile(req.repoDir, req.name, req.squash, recorded);
+      return;
+    }
+    const recorded = req.src.docker_digest ?? req.digest;
+    const img = await resolvePinned(req, recorded, req.digest, req.src);
+    await buildRootfsFromImage(img, out, {
       formatOptions: req.src.format_options,
       pathEnv: opts.pathEnv,
       onMessage: opts.onMessage,
@@ -154,8 +214,27 @@ export function imageHooksFor(opts: ImageHookOptions = {}): ImageHookSet {
   };
 
   const refreshSource: RefreshSource = async (req) => {
+    if (req.type === "rootfs") {
+      return await refreshRootfsApp(req.repoDir, req.name, req.src, req.from, opts);
+    }
+    if (req.type === "pvr") {
+      const from = req.from ?? req.src.pvr;
+      if (!from) {
+        throw new PvrError("BAD_STATE", `${req.name}/src.json has no pvr source: cannot update`, {
+          hint: "give the source with --from",
+        });
+      }
+      const f = await fetchPvrApp({
+        ...opts.remote,
+        dir: req.repoDir,
+        configDir: req.configDir,
+        name: req.name,
+        from,
+        replace: true,
+      });
+      return f.src;
+    }
     if (req.type !== "docker") return req.src;
-    if (req.overlay) throw overlayUnsupported();
     const from = req.from ?? fromOf(req.src, req.name);
     const img = await resolveImage({
       from,
@@ -167,6 +246,8 @@ export function imageHooksFor(opts: ImageHookOptions = {}): ImageHookSet {
       http: opts.http,
       insecure: opts.insecure,
       onMessage: opts.onMessage,
+      dockerHost: opts.dockerHost,
+      dockerEnv: opts.dockerEnv,
     });
     const src: SrcJson = { ...req.src };
     if (req.from !== undefined && (await localImageSpec(req.from)) === null) {
@@ -179,8 +260,14 @@ export function imageHooksFor(opts: ImageHookOptions = {}): ImageHookSet {
     }
     src.docker_config = dockerConfigOf(img);
     src.docker_platform = img.platform ?? "";
-    src.docker_digest = img.dockerDigest;
-    delete src.docker_ovl_digest;
+    if (req.overlay) {
+      src.docker_ovl_digest = img.dockerDigest;
+    } else {
+      // Base mode (`--newbase` included): the new image is the whole root.
+      src.docker_digest = img.dockerDigest;
+      delete src.docker_ovl_digest;
+      delete src.base;
+    }
     return src;
   };
 

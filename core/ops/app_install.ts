@@ -14,7 +14,14 @@
 
 import { pathExists } from "../fs_util.ts";
 import { PvrError } from "../errors.ts";
-import { appDir, appName, readSrcJson, writeSrcJson, writeTemplates } from "../app/app_dir.ts";
+import {
+  appDir,
+  appName,
+  listApps,
+  readSrcJson,
+  writeSrcJson,
+  writeTemplates,
+} from "../app/app_dir.ts";
 import { type AppSourceType, sourceTypeOf, type SrcJson } from "../app/src_json.ts";
 import { openRepo, type RepoOptions } from "./common.ts";
 
@@ -198,13 +205,17 @@ async function installLoaded(
   const renders: Array<[string, SrcJson]> = [];
   const plan: PlannedSquash[] = [];
   if (type === "docker") {
+    let lowerSrc = src;
     if (src.base) {
       const base = appName(src.base);
       const baseSrc = await readSrcJson(repoDir, base);
       plan.push(await planSquash(repoDir, base, baseSrc, "root.squashfs", baseSrc.docker_digest));
       renders.push([base, baseSrc]);
+      // The app's own root.squashfs is the base image (its docker_name is the overlay's).
+      lowerSrc = { ...src, docker_name: baseSrc.docker_name, docker_tag: baseSrc.docker_tag };
+      lowerSrc.docker_platform = baseSrc.docker_platform;
     }
-    plan.push(await planSquash(repoDir, name, src, "root.squashfs", src.docker_digest));
+    plan.push(await planSquash(repoDir, name, lowerSrc, "root.squashfs", src.docker_digest));
     if (src.docker_ovl_digest || src.base) {
       plan.push(
         await planSquash(
@@ -252,6 +263,11 @@ async function installLoaded(
     result.written.push(...w.written);
     result.removed.push(...w.removed);
     if (app === name) result.warnings.push(...w.warnings);
+  }
+  if (type === "rootfs" && !(await pathExists(`${appDir(repoDir, name)}/root.squashfs`))) {
+    result.warnings.push(
+      `WARN: ${name}/root.squashfs is missing: pvr app update ${name} builds it from rootfs_url`,
+    );
   }
   if (src.dm_enabled && src.dm_enabled.size > 0) {
     result.warnings.push(
@@ -309,6 +325,8 @@ export interface AppUpdateResult extends AppInstallResult {
   overlay: boolean;
   /** `true` when the source was re-resolved and `src.json` rewritten. */
   refreshed: boolean;
+  /** Apps built on this one (`base`) that were re-installed over it. */
+  dependents: string[];
 }
 
 /**
@@ -349,6 +367,16 @@ export async function appUpdate(opts: AppUpdateOptions): Promise<AppUpdateResult
       username: opts.username,
       password: opts.password,
     });
+    if (opts.base !== undefined) {
+      // `--base`: the other app's image becomes the lower layer.
+      const base = appName(opts.base);
+      if (base === name) throw new PvrError("USAGE", `${name} cannot be its own base`);
+      const baseSrc = await readSrcJson(repo.dir, base);
+      if (!baseSrc.docker_digest) {
+        throw new PvrError("BAD_STATE", `${base} has no docker_digest: it cannot be a base`);
+      }
+      src = { ...src, base, docker_digest: baseSrc.docker_digest };
+    }
     await writeSrcJson(repo.dir, name, src);
     refreshed = true;
   } else if (
@@ -372,5 +400,50 @@ export async function appUpdate(opts: AppUpdateOptions): Promise<AppUpdateResult
       }
     }
   }
-  return { ...r, overlay, refreshed };
+  const dependents = refreshed && type === "docker"
+    ? await updateDependents(repo.dir, name, src, opts, r)
+    : [];
+  return { ...r, overlay, refreshed, dependents };
+}
+
+/**
+ * Re-installs the apps whose `base` is `name` (spec §9.8 step 5; the Go pvr never did,
+ * §13.3 item 21): their `docker_digest` follows the base's, and an overlay built over
+ * an older base image is rebuilt.
+ */
+async function updateDependents(
+  repoDir: string,
+  name: string,
+  src: SrcJson,
+  opts: AppUpdateOptions,
+  into: AppInstallResult,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const app of await listApps(repoDir)) {
+    if (app === name) continue;
+    let dep: SrcJson;
+    try {
+      dep = await readSrcJson(repoDir, app);
+    } catch {
+      continue; // an app pvr cannot read is not touched
+    }
+    if (dep.base !== name || sourceTypeOf(dep) !== "docker") continue;
+    if (dep.docker_digest !== src.docker_digest) {
+      dep = { ...dep, docker_digest: src.docker_digest };
+      await writeSrcJson(repoDir, app, dep);
+      // The overlay's digest file names its upper image only: force the rebuild.
+      await Deno.remove(`${appDir(repoDir, app)}/root.ovl.squashfs.docker-digest`).catch(() => {});
+    }
+    const r = await installLoaded(repoDir, app, dep, {
+      ...opts,
+      name: app,
+      base: undefined,
+      type: "docker",
+      source: opts.source,
+    });
+    into.squashes.push(...r.squashes.filter((q) => q.app === app));
+    into.written.push(...r.written.filter((w) => w.startsWith(`${app}/`)));
+    out.push(app);
+  }
+  return out;
 }

@@ -323,8 +323,11 @@ Deno.test({
           const vol = await run(["app", "add", "x", "--from", from, "--volume", "nocolon"]);
           assert.equal(vol.code, 2);
           assert.match(vol.stderr, /invalid volume format/);
-          assert.equal((await run(["app", "add", "x", "--from", from, "--base", "web"])).code, 2);
-          assert.equal((await run(["app", "add", "x", "--from", "/tmp", "-t", "rootfs"])).code, 2);
+          assert.equal(
+            (await run(["app", "add", "x", "--from", from, "--base", "nosuchapp"])).code,
+            3,
+          );
+          assert.equal((await run(["app", "add", "x", "--from", "/tmp", "-t", "bogus"])).code, 2);
           const noTool = await r.run(["app", "add", "x", "--from", from], {
             env: { ...r.env, PATH: "/nonexistent" },
           });
@@ -349,6 +352,37 @@ Deno.test({
           assert.notEqual(gone.code, 0);
           assert.match(gone.stderr, /Image not found in source:remote/);
           assert.equal(await exists(`${r.dir}/x`), false);
+        });
+
+        await t.step("an overlay app over a registry base (--base)", async () => {
+          const v3 = await pushImage(reg, "img", "ovl", image("v3"));
+          const res = await run([
+            "app",
+            "add",
+            "top",
+            "--from",
+            `${reg.host}/img:ovl`,
+            "--base",
+            "web",
+            "--platform",
+            "linux/arm64/v8",
+          ]);
+          assert.equal(res.code, 0, res.stderr);
+          const src = parseSrcJson(await Deno.readFile(`${r.dir}/top/src.json`));
+          const web = parseSrcJson(await Deno.readFile(`${r.dir}/web/src.json`));
+          assert.equal(src.base, "web");
+          assert.equal(src.docker_digest, web.docker_digest);
+          assert.equal(src.docker_ovl_digest, `${reg.host}/img@${v3.manifests["linux/arm64/v8"]}`);
+          const ls = await listSquashfs(`${r.dir}/top/root.ovl.squashfs`);
+          assert.equal(ls.get("bin/web")?.size, String("web v3 arm64".length));
+          assert.equal(ls.has("srv/index.html"), true);
+          assert.equal(ls.has("etc/os-release"), false, "unchanged files stay in the base");
+          // Rebuilt from the registry (both images re-resolved by digest): the same bytes.
+          const ovl = await Deno.readFile(`${r.dir}/top/root.ovl.squashfs`);
+          await Deno.remove(`${r.dir}/top/root.ovl.squashfs.docker-digest`);
+          const inst = await run(["app", "install", "top"]);
+          assert.equal(inst.code, 0, inst.stderr);
+          assert.deepEqual(await Deno.readFile(`${r.dir}/top/root.ovl.squashfs`), ovl);
         });
       });
     } finally {

@@ -249,3 +249,65 @@ export async function listSquashfs(path: string): Promise<Map<string, Listed>> {
   }
   return out;
 }
+
+/** A token-auth front of a {@link TestRegistry}. */
+export interface TokenFront {
+  port: number;
+  /** `127.0.0.1:<port>`: image references through the front. */
+  host: string;
+  /** `Authorization` headers the front saw on `/token`, in order. */
+  tokenAuths: (string | null)[];
+  close(): Promise<void>;
+}
+
+/**
+ * A Docker-style token-auth front of `reg` on 127.0.0.1: `/v2/*` answers 401 with a
+ * `WWW-Authenticate: Bearer realm=…/token,service=…,scope=…` challenge unless it gets
+ * the token, which `/token` gives for Basic `user:pass` only; the rest is passed on.
+ */
+export function startTokenFront(reg: TestRegistry, user: string, pass: string): TokenFront {
+  const token = "tok-" + crypto.randomUUID();
+  const tokenAuths: (string | null)[] = [];
+  const ac = new AbortController();
+  let port = 0;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    async (req) => {
+      const url = new URL(req.url);
+      if (url.pathname === "/token") {
+        tokenAuths.push(req.headers.get("Authorization"));
+        if (req.headers.get("Authorization") !== "Basic " + btoa(`${user}:${pass}`)) {
+          return new Response("no", { status: 401 });
+        }
+        return Response.json({ token });
+      }
+      if (req.headers.get("Authorization") !== `Bearer ${token}`) {
+        const scope = /^\/v2\/(.+)\/(manifests|blobs)\//.exec(url.pathname)?.[1] ?? "";
+        return new Response("unauthorized", {
+          status: 401,
+          headers: {
+            "WWW-Authenticate": `Bearer realm="http://127.0.0.1:${port}/token",` +
+              `service="test",scope="repository:${scope}:pull"`,
+          },
+        });
+      }
+      const headers = new Headers(req.headers);
+      headers.delete("Authorization");
+      const upstream = await fetch(`http://${reg.host}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers,
+      });
+      return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
+    },
+  );
+  port = server.addr.port;
+  return {
+    port,
+    host: `127.0.0.1:${port}`,
+    tokenAuths,
+    async close() {
+      ac.abort();
+      await server.finished;
+    },
+  };
+}

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PvrError } from "../../../core/errors.ts";
 import {
+  credentialHelperGet,
   dockerConfigCredentials,
   parseChallenge,
   parsePlatform,
@@ -71,6 +72,64 @@ Deno.test("dockerConfigCredentials() reads auths from the Docker CLI config", as
     });
     assert.equal(await dockerConfigCredentials("other.example", env), undefined);
     assert.equal(await dockerConfigCredentials("docker.io", { HOME: `${dir}/none` }), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Docker credential helpers: the protocol, precedence and failures", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const helper = async (name: string, body: string) => {
+      const path = `${dir}/docker-credential-${name}`;
+      await Deno.writeTextFile(path, `#!/bin/sh\n${body}\n`);
+      await Deno.chmod(path, 0o755);
+    };
+    // Echoes the server it was asked about as the user name.
+    await helper(
+      "echo",
+      'read -r s; [ "$1" = get ] || exit 3; printf \'{"ServerURL":"%s","Username":"u-%s","Secret":"pw"}\' "$s" "$s"',
+    );
+    await helper("none", "echo 'credentials not found in native keychain'; exit 1");
+    await helper("broken", "echo 'keychain locked' >&2; exit 1");
+    await helper("nojson", "echo hello");
+    await helper("nosecret", 'echo \'{"Username":"u"}\'');
+    const PATH = dir;
+    assert.deepEqual(await credentialHelperGet("echo", "reg:5000", PATH), {
+      username: "u-reg:5000",
+      password: "pw",
+    });
+    assert.equal(await credentialHelperGet("none", "reg:5000", PATH), undefined);
+    const code = (c: string) => (e: unknown) => e instanceof PvrError && e.code === c;
+    await assert.rejects(credentialHelperGet("broken", "x", PATH), code("AUTH"));
+    await assert.rejects(credentialHelperGet("nojson", "x", PATH), code("AUTH"));
+    await assert.rejects(credentialHelperGet("nosecret", "x", PATH), code("AUTH"));
+    await assert.rejects(credentialHelperGet("../x", "x", PATH), code("AUTH"));
+    await assert.rejects(
+      credentialHelperGet("absent", "x", PATH),
+      (e: unknown) =>
+        e instanceof PvrError && e.code === "MISSING_TOOL" &&
+        e.message.includes("docker-credential-absent"),
+    );
+
+    const cfg = (c: unknown) => Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(c));
+    const env = { DOCKER_CONFIG: dir, PATH };
+    const auths = {
+      "reg:5000": { auth: btoa("file:pw") },
+      "https://index.docker.io/v1/": { auth: btoa("hub:pw") },
+    };
+    // credHelpers for that registry, before credsStore and auths.
+    await cfg({ auths, credsStore: "none", credHelpers: { "reg:5000": "echo" } });
+    assert.equal((await dockerConfigCredentials("reg:5000", env))?.username, "u-reg:5000");
+    // credsStore without an entry: auths.
+    await cfg({ auths, credsStore: "none" });
+    assert.equal((await dockerConfigCredentials("reg:5000", env))?.username, "file");
+    // credsStore with an entry wins over auths; Docker Hub is asked as index.docker.io/v1/.
+    await cfg({ auths, credsStore: "echo" });
+    assert.equal(
+      (await dockerConfigCredentials("docker.io", env))?.username,
+      "u-https://index.docker.io/v1/",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
