@@ -139,6 +139,24 @@ export {
 export { appLs, type AppLsOptions, type AppLsResult } from "./core/ops/app_ls.ts";
 export { appInfo, type AppInfoOptions, type AppInfoResult } from "./core/ops/app_info.ts";
 export { appRm, type AppRmOptions, type AppRmResult } from "./core/ops/app_rm.ts";
+export { dmConvert, type DmConvertOptions, type DmConvertResult } from "./core/ops/dm_convert.ts";
+export {
+  dmApply,
+  type DmApplyOptions,
+  type DmApplyResult,
+  type DmApplyVolume,
+} from "./core/ops/dm_apply.ts";
+export {
+  selfUpgrade,
+  type SelfUpgradeOptions,
+  type SelfUpgradeResult,
+} from "./core/ops/self_upgrade.ts";
+export {
+  type NickKind,
+  suggestNicks,
+  type SuggestNicksOptions,
+  type SuggestNicksResult,
+} from "./core/ops/completion.ts";
 export type { SrcJson } from "./core/app/src_json.ts";
 export type { PantahubOptions } from "./core/ops/hub_common.ts";
 export { PantahubSession, type PantahubSessionOptions } from "./core/remote/pantahub/session.ts";

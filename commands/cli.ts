@@ -39,6 +39,9 @@ import { appCommand } from "./app.ts";
 import { whoamiCommand } from "./whoami.ts";
 import { loginCommand } from "./login.ts";
 import { deviceCommand } from "./device.ts";
+import { completeCli, completionCommand, GENERATE_FLAG } from "./completion.ts";
+import { dmApplyCommand, dmConvertCommand } from "./dm.ts";
+import { selfUpgradeCommand } from "./self_upgrade.ts";
 
 /**
  * Commands in the Go pvr's order. Where the Go pvr declares one alias on several
@@ -74,10 +77,14 @@ const COMMANDS: CommandFactory[] = [
   logsDeprecatedCommand,
   appCommand,
   fsckCommand,
+  selfUpgradeCommand,
   globalConfigCommand,
   whoamiCommand,
   loginCommand,
   deviceCommand,
+  completionCommand,
+  dmApplyCommand,
+  dmConvertCommand,
 ];
 
 function buildProgram(ctx: CliContext, flags: { current: RawGlobalFlags }) {
@@ -90,7 +97,10 @@ function buildProgram(ctx: CliContext, flags: { current: RawGlobalFlags }) {
     .option("-r, --repo-baseurl <url>", "base for scheme-less repo names (env PVR_REPO_BASEURL)")
     .option("-c, --config-dir <dir>", "global config dir, default ~/.pvr (env PVR_CONFIG_DIR)")
     .option("-d, --debug", "debug output (env PVR_DEBUG)")
-    .option("--disable-self-upgrade", "accepted for compatibility; pvr never upgrades itself")
+    .option(
+      "--disable-self-upgrade",
+      "accepted for compatibility: pvr never checks for upgrades by itself (see self-upgrade)",
+    )
     .option("-i, --insecure", "skip TLS verification (env PVR_INSECURE)")
     .option("--wait", "wait for another pvr process's repository lock (env PVR_WAIT)")
     .enablePositionalOptions()
@@ -127,6 +137,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     program.outputHelp(); // to stdout, exit 0, as the Go pvr
     return 0;
   }
+  if (argv.at(-1) === GENERATE_FLAG) return await completeCli(program, argv.slice(0, -1), ctx);
   const asJson = argv.includes("--json");
   const first = argv.find((a) => !a.startsWith("-"));
   if (
