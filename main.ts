@@ -3,7 +3,9 @@
  *
  * `pvr --version` (or `-v`) alone is answered here, before the CLI is loaded: loading
  * it (commander, every command, Node built-ins) takes most of that command's time. The
- * line is the same one the CLI prints.
+ * line is the same one the CLI prints. `pvr status` (or `s`, optionally `--json`) of a
+ * tree whose status snapshot still holds is answered by commands/lean_status.ts, also
+ * without the CLI; in every other case the CLI runs.
  *
  * @module
  */
@@ -16,6 +18,20 @@ if (import.meta.main) {
     const bytes = new TextEncoder().encode(`${VERSION_TEXT}\n`);
     for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
     Deno.exit(0);
+  }
+  if (args[0] === "status" || args[0] === "s") {
+    const { leanStatus } = await import("./commands/lean_status.ts");
+    let out: string | null = null;
+    try {
+      out = leanStatus(args, Deno.env.toObject(), Deno.cwd());
+    } catch {
+      // the CLI reports it
+    }
+    if (out !== null) {
+      const bytes = new TextEncoder().encode(out);
+      for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
+      Deno.exit(0);
+    }
   }
   const { runCli } = await import("./commands/cli.ts");
   const { processIo } = await import("./commands/output.ts");

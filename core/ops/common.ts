@@ -7,6 +7,7 @@
 import { Repo } from "../repo/repo.ts";
 import { prepareRead } from "../repo/transaction.ts";
 import { computeWorkingState, type WorkingState } from "../repo/working_state.ts";
+import type { StatCache, StatusSnapshotRecorder } from "../repo/stat_cache.ts";
 
 /** Every operation on an existing repository takes these. */
 export interface RepoOptions {
@@ -23,16 +24,26 @@ export function openRepo(opts: RepoOptions): Promise<Repo> {
   return Repo.open({ dir: opts.dir, configDir: opts.configDir });
 }
 
+/** Status snapshot hooks of {@link readWorkingState}. */
+export interface ReadWorkingStateHooks {
+  /** Records the snapshot's inputs (created before the repository is opened). */
+  recorder?: StatusSnapshotRecorder;
+  /** Runs before the stat cache is saved (e.g. to give it a status snapshot). */
+  beforeSave?: (repo: Repo, ws: WorkingState, cache: StatCache) => void;
+}
+
 /**
  * Opens the repository and computes its working state for a read command (finishing
  * an interrupted checkout first, and saving the stat cache after).
  */
 export async function readWorkingState(
   opts: RepoOptions,
+  hooks: ReadWorkingStateHooks = {},
 ): Promise<{ repo: Repo; ws: WorkingState }> {
   const repo = await openRepo(opts);
   const cache = await prepareRead(repo);
-  const ws = await computeWorkingState(repo, { cache });
+  const ws = await computeWorkingState(repo, { cache, recorder: hooks.recorder });
+  hooks.beforeSave?.(repo, ws, cache);
   await cache.save();
   return { repo, ws };
 }

@@ -15,10 +15,35 @@
  *
  * The cache is an optimisation only: a missing or damaged cache is ignored and rebuilt.
  *
+ * **Status snapshot.** `pvr status` also stores, in front of the cache's JSON, the
+ * result it computed and what that result depended on: stat records (see
+ * native/walk_stat.ts) of `.pvr/json`, `.pvr/new` and `.pvr/config` (which decide
+ * the tracked keys and the objects dir), of every directory the walk read (taken
+ * before reading it: adding, removing or renaming an entry moves a directory's mtime)
+ * and of every tracked file (taken before reading or hashing it). When every record
+ * still matches, no journal is pending, and every recorded mtime is older than the
+ * snapshot itself (the racy-timestamp rule above), the stored result is the answer:
+ * neither `.pvr/json` nor any working file is read. Anything else falls back to the
+ * full computation, which writes a new snapshot. Only `status` writes one; any other
+ * save of the cache drops it, so the cache file's mtime is always the time the
+ * snapshot's records were complete.
+ *
  * @module
  */
 
 import { writeFileAtomic } from "../../native/durability.ts";
+import {
+  mtimeBefore,
+  type ProbeRoot,
+  RECORD_WORDS,
+  sameRecord,
+  STAT_MISSING,
+  STAT_OK,
+  type StatProbe,
+  statProbe,
+  Want,
+} from "../../native/walk_stat.ts";
+import type { StatusResult } from "../model/status.ts";
 
 /** `[size, mtimeMs, ctimeMs, ino, dev, sha]` */
 type Entry = [number, number, number, number, number, string];
@@ -53,6 +78,7 @@ export class StatCache {
   private objects: Map<string, Entry>;
   private writtenMs: number;
   private dirty = false;
+  private snapshot: Uint8Array | null = null;
   readonly path: string;
 
   private constructor(path: string, data: CacheFile | null, writtenMs: number) {
@@ -79,7 +105,7 @@ export class StatCache {
       {
         using file = Deno.openSync(path, { read: true });
         st = file.statSync();
-        text = readAllText(file, st.size);
+        text = jsonPart(readAllBytes(file, st.size));
       }
       const data = JSON.parse(text) as CacheFile;
       if (data?.v !== 1 || typeof data.files !== "object" || typeof data.objects !== "object") {
@@ -138,6 +164,15 @@ export class StatCache {
     }
   }
 
+  /**
+   * Sets the status snapshot to write with the next {@link save} (see the module
+   * documentation). A cache saved without one drops the snapshot it had.
+   */
+  setStatusSnapshot(bytes: Uint8Array): void {
+    this.snapshot = bytes;
+    this.dirty = true;
+  }
+
   /** Writes the cache when it changed. Errors are ignored: it is only a cache. */
   async save(): Promise<void> {
     if (!this.dirty || !this.path) return;
@@ -147,8 +182,16 @@ export class StatCache {
       objects: Object.fromEntries(this.objects),
     };
     try {
-      await writeFileAtomic(this.path, JSON.stringify(data), { mode: 0o644, fsync: false });
+      const json = encoder.encode(JSON.stringify(data));
+      let bytes = json;
+      if (this.snapshot !== null) {
+        bytes = new Uint8Array(this.snapshot.length + json.length);
+        bytes.set(this.snapshot);
+        bytes.set(json, this.snapshot.length);
+      }
+      await writeFileAtomic(this.path, bytes, { mode: 0o644, fsync: false });
       this.dirty = false;
+      this.snapshot = null;
     } catch {
       // A read-only repo or a full disk must not fail a read command.
     }
@@ -156,7 +199,7 @@ export class StatCache {
 }
 
 /** Reads a file from its current position to the end (`size` is the expected length). */
-function readAllText(file: Deno.FsFile, size: number): string {
+function readAllBytes(file: Deno.FsFile, size: number): Uint8Array {
   let buf = new Uint8Array(size + 1);
   let used = 0;
   for (;;) {
@@ -169,5 +212,304 @@ function readAllText(file: Deno.FsFile, size: number): string {
     if (n === null) break;
     used += n;
   }
-  return new TextDecoder().decode(buf.subarray(0, used));
+  return buf.subarray(0, used);
+}
+
+const encoder = new TextEncoder();
+
+/** The cache's JSON text: what follows the status snapshot, if there is one. */
+function jsonPart(bytes: Uint8Array): string {
+  const start = hasMagic(bytes) && bytes.length >= 24 ? u32At(bytes, 20) : 0;
+  return new TextDecoder().decode(bytes.subarray(Math.min(start, bytes.length)));
+}
+
+// -- status snapshot ----------------------------------------------------------------------
+
+/** Where the stat cache is, relative to the working tree root (as in repoPaths). */
+const CACHE_REL = ".pvr/stat-cache";
+/** The files that decide the tracked keys and the objects dir, fingerprinted. */
+const FINGERPRINTED = [".pvr/json", ".pvr/new", ".pvr/config"] as const;
+/** A pending journal means a recovery is due: never answered from a snapshot. */
+const JOURNAL_REL = ".pvr/journal";
+
+const MAGIC = encoder.encode("PVRSNAP1");
+const FIXED = 24;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+interface SnapshotHeader {
+  /** The probe kind the records were taken with. */
+  kind: string;
+  le: boolean;
+  uid: number | null;
+  gid: number | null;
+  /** The working tree root. */
+  dir: string;
+  /** Per fingerprinted file: the stat outcome, then the record. */
+  fp: number[][];
+  /** The newest mtime among the records (seconds low, high, nanoseconds). */
+  max: [number, number, number];
+  result: StatusResult;
+}
+
+function hasMagic(bytes: Uint8Array): boolean {
+  if (bytes.length < MAGIC.length) return false;
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) return false;
+  return true;
+}
+
+function u32At(bytes: Uint8Array, off: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset).getUint32(off, true);
+}
+
+function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+function uidGid(): [number | null, number | null] {
+  try {
+    return [Deno.uid(), Deno.gid()];
+  } catch {
+    return [null, null];
+  }
+}
+
+/**
+ * Collects the records of a status snapshot while `status` computes its result (see
+ * the module documentation). Create it before `.pvr/` is read; call {@link directory}
+ * before a directory is read and {@link file} before a tracked file is read; then
+ * {@link finish}. Anything that cannot be recorded turns it off (no snapshot).
+ */
+export class StatusSnapshotRecorder {
+  readonly dir: string;
+  private readonly probe: StatProbe;
+  private root: ProbeRoot | null;
+  private words = new Uint32Array(RECORD_WORDS * 1024);
+  private readonly wants: number[] = [];
+  private readonly names: string[] = [];
+  private readonly fp: number[][] = [];
+
+  /** Starts recording for the working tree `dir` (absolute), fingerprinting `.pvr/`. */
+  constructor(dir: string, probe: StatProbe = statProbe()) {
+    this.dir = dir;
+    this.probe = probe;
+    this.root = probe.open(dir);
+    for (const rel of FINGERPRINTED) {
+      if (this.root === null) break;
+      const rec = new Uint32Array(RECORD_WORDS);
+      const r = this.root.stat(rel, Want.File, rec, 0);
+      if (r !== STAT_OK && r !== STAT_MISSING) this.stop();
+      this.fp.push([r, ...rec]);
+    }
+  }
+
+  /** Records the directory `rel` (`""` for the root), before it is read. */
+  directory(rel: string): void {
+    this.add(rel, Want.Dir);
+  }
+
+  /** Records the tracked file `rel` (symbolic links followed), before it is read. */
+  file(rel: string): void {
+    this.add(rel, Want.File);
+  }
+
+  /** Gives up: {@link finish} returns null. */
+  stop(): void {
+    this.root?.close();
+    this.root = null;
+  }
+
+  private add(rel: string, want: Want): void {
+    if (this.root === null) return;
+    const n = this.wants.length;
+    if ((n + 1) * RECORD_WORDS > this.words.length) {
+      const bigger = new Uint32Array(this.words.length * 2);
+      bigger.set(this.words);
+      this.words = bigger;
+    }
+    if (this.root.stat(rel, want, this.words, n * RECORD_WORDS) !== STAT_OK) {
+      this.stop();
+      return;
+    }
+    this.wants.push(want);
+    this.names.push(rel);
+  }
+
+  /**
+   * The encoded snapshot for `result` (for {@link StatCache.setStatusSnapshot}), or
+   * null when recording stopped or a journal is pending.
+   */
+  finish(result: StatusResult): Uint8Array | null {
+    const root = this.root;
+    if (root === null) return null;
+    try {
+      if (root.stat(JOURNAL_REL, Want.Any, new Uint32Array(RECORD_WORDS), 0) !== STAT_MISSING) {
+        return null;
+      }
+      if (this.names.some((n) => n.includes("\0"))) return null;
+      const count = this.wants.length;
+      const words = this.words;
+      // The newest mtime among every record.
+      const max = new Uint32Array(RECORD_WORDS);
+      for (const f of this.fp) {
+        const rec = Uint32Array.from(f.slice(1));
+        if (f[0] === STAT_OK && !mtimeBefore(rec, 0, max, 0)) max.set(rec);
+      }
+      for (let i = 0; i < count; i++) {
+        const at = i * RECORD_WORDS;
+        if (!mtimeBefore(words, at, max, 0)) max.set(words.subarray(at, at + RECORD_WORDS));
+      }
+      const [uid, gid] = uidGid();
+      const header: SnapshotHeader = {
+        kind: this.probe.kind,
+        le: LITTLE_ENDIAN,
+        uid,
+        gid,
+        dir: this.dir,
+        fp: this.fp,
+        max: [max[5], max[6], max[7]],
+        result,
+      };
+      const headerBytes = encoder.encode(JSON.stringify(header));
+      const names = encoder.encode(this.names.join("\0") + "\0");
+      const offsets = new Uint32Array(count);
+      for (let i = 0, off = 0; i < count; i++) {
+        offsets[i] = off;
+        off = names.indexOf(0, off) + 1;
+      }
+      const recordsAt = FIXED + pad4(headerBytes.length);
+      const offsetsAt = recordsAt + count * RECORD_WORDS * 4;
+      const wantsAt = offsetsAt + count * 4;
+      const namesAt = wantsAt + pad4(count);
+      const total = namesAt + pad4(names.length);
+      const out = new Uint8Array(total);
+      out.set(MAGIC);
+      const view = new DataView(out.buffer);
+      view.setUint32(8, headerBytes.length, true);
+      view.setUint32(12, count, true);
+      view.setUint32(16, names.length, true);
+      view.setUint32(20, total, true);
+      out.set(headerBytes, FIXED);
+      out.set(new Uint8Array(words.buffer, 0, count * RECORD_WORDS * 4), recordsAt);
+      out.set(new Uint8Array(offsets.buffer), offsetsAt);
+      out.set(this.wants, wantsAt);
+      out.set(names, namesAt);
+      return out;
+    } finally {
+      this.stop();
+    }
+  }
+}
+
+/**
+ * The `status` result stored in the repository's status snapshot when it still holds
+ * for the working tree `dir` (see the module documentation); null otherwise (no
+ * snapshot, anything changed, a recovery due, an error of any kind). Reads nothing
+ * but the stat cache and stats; changes nothing.
+ *
+ * Needs `--allow-read`; uses statx through FFI when `--allow-ffi` is granted.
+ */
+export function readStatusSnapshot(
+  dir: string,
+  probe: StatProbe = statProbe(),
+): StatusResult | null {
+  if (knownMiss === dir) {
+    knownMiss = null;
+    return null;
+  }
+  let root: ProbeRoot | null = null;
+  try {
+    root = probe.open(dir);
+    if (root === null) return null;
+    return checkSnapshot(dir, probe, root);
+  } catch {
+    return null;
+  } finally {
+    root?.close();
+  }
+}
+
+/** The snapshot part of the cache file (not the JSON after it), or null. */
+function readSnapshotPart(path: string): Uint8Array | null {
+  using file = Deno.openSync(path, { read: true });
+  const fixed = readFully(file, new Uint8Array(FIXED));
+  if (fixed === null || !hasMagic(fixed)) return null;
+  const total = u32At(fixed, 20);
+  if (total < FIXED) return null;
+  const bytes = new Uint8Array(total);
+  bytes.set(fixed);
+  return readFully(file, bytes.subarray(FIXED)) === null ? null : bytes;
+}
+
+/** Fills `buf` from the file's position; null at an early end of file. */
+function readFully(file: Deno.FsFile, buf: Uint8Array): Uint8Array | null {
+  for (let used = 0; used < buf.length;) {
+    const n = file.readSync(buf.subarray(used));
+    if (n === null) return null;
+    used += n;
+  }
+  return buf;
+}
+
+let knownMiss: string | null = null;
+
+/**
+ * Remembers that {@link readStatusSnapshot} just found no usable snapshot for `dir`, so
+ * that the next call for it (the full computation that follows in the same process)
+ * does not check again. Only ever skips a check: the answer is then computed in full.
+ */
+export function noteStatusSnapshotMiss(dir: string): void {
+  knownMiss = dir;
+}
+
+function checkSnapshot(dir: string, probe: StatProbe, root: ProbeRoot): StatusResult | null {
+  // The cache's own stat first: read after it, the bytes are at least as new.
+  const self = new Uint32Array(RECORD_WORDS);
+  if (root.stat(CACHE_REL, Want.File, self, 0) !== STAT_OK) return null;
+  const bytes = readSnapshotPart(`${dir}/${CACHE_REL}`);
+  if (bytes === null) return null;
+  const headerLen = u32At(bytes, 8);
+  const count = u32At(bytes, 12);
+  const namesLen = u32At(bytes, 16);
+  const total = u32At(bytes, 20);
+  const recordsAt = FIXED + pad4(headerLen);
+  const offsetsAt = recordsAt + count * RECORD_WORDS * 4;
+  const wantsAt = offsetsAt + count * 4;
+  const namesAt = wantsAt + pad4(count);
+  if (namesAt + pad4(namesLen) !== total || total > bytes.length || bytes.byteOffset % 4 !== 0) {
+    return null;
+  }
+  const header = JSON.parse(
+    new TextDecoder().decode(bytes.subarray(FIXED, FIXED + headerLen)),
+  ) as SnapshotHeader;
+  const [uid, gid] = uidGid();
+  if (
+    header.kind !== probe.kind || header.le !== LITTLE_ENDIAN || header.dir !== dir ||
+    header.uid !== uid || header.gid !== gid || !Array.isArray(header.fp) ||
+    header.fp.length !== FINGERPRINTED.length
+  ) {
+    return null;
+  }
+  // Racy timestamps: every record must be older than the snapshot.
+  const max = new Uint32Array(RECORD_WORDS);
+  max[5] = header.max[0];
+  max[6] = header.max[1];
+  max[7] = header.max[2];
+  if (!mtimeBefore(max, 0, self, 0)) return null;
+  const tmp = new Uint32Array(RECORD_WORDS);
+  if (root.stat(JOURNAL_REL, Want.Any, tmp, 0) !== STAT_MISSING) return null;
+  for (let i = 0; i < FINGERPRINTED.length; i++) {
+    const want = header.fp[i];
+    const r = root.stat(FINGERPRINTED[i], Want.File, tmp, 0);
+    if (r !== want[0]) return null;
+    if (r === STAT_OK && !sameRecord(tmp, 0, Uint32Array.from(want.slice(1)), 0)) return null;
+  }
+  const base = bytes.byteOffset;
+  const records = new Uint32Array(bytes.buffer, base + recordsAt, count * RECORD_WORDS);
+  const offsets = new Uint32Array(bytes.buffer, base + offsetsAt, count);
+  const wants = bytes.subarray(wantsAt, wantsAt + count);
+  const names = bytes.subarray(namesAt, namesAt + namesLen);
+  for (let i = 0; i < count; i++) {
+    if (wants[i] !== Want.File && wants[i] !== Want.Dir) return null;
+  }
+  return root.matchAll(names, offsets, wants, records) ? header.result : null;
 }

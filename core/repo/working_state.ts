@@ -12,7 +12,7 @@ import { isIgnoredWalkPath } from "../model/paths.ts";
 import { isInlineJson, type State } from "../model/state.ts";
 import { sha256File } from "../store/hash.ts";
 import type { Repo } from "./repo.ts";
-import type { StatCache } from "./stat_cache.ts";
+import type { StatCache, StatusSnapshotRecorder } from "./stat_cache.ts";
 
 /** A tracked raw (blob) file of the working tree. */
 export interface RawFile {
@@ -47,6 +47,11 @@ export interface WorkingStateOptions {
   storeObjects?: boolean;
   /** Extra tracked paths (e.g. files being added), with their ForceObject flag. */
   extra?: ReadonlyMap<string, boolean>;
+  /**
+   * Records what the result depends on for a status snapshot: every directory before
+   * it is read, every tracked file before it is read.
+   */
+  recorder?: StatusSnapshotRecorder;
 }
 
 /** A walked non-directory entry. */
@@ -62,14 +67,20 @@ export interface WalkEntry {
 /**
  * Walks `root` in code-point order (directories are not followed through symlinks;
  * top-level `.pvr` and `.pv` are skipped; unreadable directories are skipped) and
- * yields every non-directory entry.
+ * yields every non-directory entry. `onDir` is called with each directory's relative
+ * path (`""` for the root) just before it is read.
  */
-export function* walkTree(root: string, skipDir?: string): Generator<WalkEntry> {
+export function* walkTree(
+  root: string,
+  skipDir?: string,
+  onDir?: (rel: string) => void,
+): Generator<WalkEntry> {
   const stack: string[] = [""];
   while (stack.length > 0) {
     const rel = stack.pop()!;
     const abs = rel ? `${root}/${rel}` : root;
     if (skipDir && abs === skipDir) continue;
+    onDir?.(rel);
     let entries: Deno.DirEntry[];
     try {
       entries = Array.from(Deno.readDirSync(abs));
@@ -124,7 +135,9 @@ export async function computeWorkingState(
   const objectsDir = repo.store.location;
   const skipDir = objectsDir.startsWith(repo.dir + "/") ? objectsDir : undefined;
 
-  for (const entry of walkTree(repo.dir, skipDir)) {
+  const recorder = opts.recorder;
+  const onDir = recorder ? (rel: string) => recorder.directory(rel) : undefined;
+  for (const entry of walkTree(repo.dir, skipDir, onDir)) {
     const { key } = entry;
     const added = repo.added.get(key);
     const extraForce = opts.extra?.get(key);
@@ -135,6 +148,7 @@ export async function computeWorkingState(
       continue;
     }
     const force = (added?.ForceObject ?? false) || (extraForce ?? false);
+    recorder?.file(key);
     const st = statTarget(entry);
     if (isInlineJson(key, pristine.get(key), force)) {
       // Synchronous: for a small file an async op costs more than the read itself

@@ -1,0 +1,129 @@
+/** native/walk_stat.ts: the statx (FFI) probe against the Deno probe, on real files. */
+
+import assert from "node:assert/strict";
+import {
+  denoProbe,
+  ffiProbeForTests,
+  mtimeBefore,
+  RECORD_WORDS,
+  sameRecord,
+  STAT_MISSING,
+  STAT_OK,
+  STAT_OTHER,
+  type StatProbe,
+  Want,
+} from "../../../native/walk_stat.ts";
+import { withTempDir, writeTree } from "../../support/temp.ts";
+
+const ffi = ffiProbeForTests();
+const probes: StatProbe[] = ffi ? [denoProbe, ffi] : [denoProbe];
+
+const NAMES = ["plain.txt", "with space.bin", "é-ü.json", "𝄞-clef.txt", "d/inner.txt"];
+
+async function tree(dir: string): Promise<void> {
+  await writeTree(dir, Object.fromEntries(NAMES.map((n, i) => [n, "x".repeat(i + 1)])));
+  await Deno.symlink("plain.txt", `${dir}/link`);
+  await Deno.symlink("nowhere", `${dir}/dangling`);
+  await Deno.symlink("d", `${dir}/dirlink`);
+}
+
+function rec(probe: StatProbe, root: string, rel: string, want: Want): [number, Uint32Array] {
+  const r = probe.open(root);
+  assert.ok(r, `${probe.kind}: open ${root}`);
+  try {
+    const out = new Uint32Array(RECORD_WORDS);
+    return [r.stat(rel, want, out, 0), out];
+  } finally {
+    r.close();
+  }
+}
+
+Deno.test("the FFI probe is available on Linux with --allow-ffi", () => {
+  if (Deno.build.os === "linux") assert.ok(ffi, "statx probe not loaded");
+});
+
+for (const probe of probes) {
+  Deno.test(`${probe.kind} probe: outcomes for files, links, dirs and missing paths`, async () => {
+    await withTempDir(async (dir) => {
+      await tree(dir);
+      for (const n of NAMES) assert.equal(rec(probe, dir, n, Want.File)[0], STAT_OK, n);
+      assert.equal(rec(probe, dir, "link", Want.File)[0], STAT_OK); // followed
+      assert.equal(rec(probe, dir, "link", Want.Dir)[0], STAT_OTHER); // a link is no dir
+      assert.equal(rec(probe, dir, "dangling", Want.File)[0], STAT_MISSING);
+      assert.equal(rec(probe, dir, "dangling", Want.Any)[0], STAT_OK);
+      assert.equal(rec(probe, dir, "dirlink", Want.File)[0], STAT_OTHER);
+      assert.equal(rec(probe, dir, "dirlink", Want.Dir)[0], STAT_OTHER);
+      assert.equal(rec(probe, dir, "d", Want.Dir)[0], STAT_OK);
+      assert.equal(rec(probe, dir, "d", Want.File)[0], STAT_OTHER);
+      assert.equal(rec(probe, dir, "", Want.Dir)[0], STAT_OK); // the root itself
+      assert.equal(rec(probe, dir, "missing", Want.File)[0], STAT_MISSING);
+      assert.equal(rec(probe, dir, "missing", Want.Any)[0], STAT_MISSING);
+      assert.equal(rec(probe, dir, "plain.txt/below", Want.File)[0], STAT_OTHER); // ENOTDIR
+      assert.equal(rec(probe, dir, "bad\0name", Want.File)[0], STAT_OTHER);
+      // The link's record is its target's.
+      assert.ok(sameRecord(
+        rec(probe, dir, "link", Want.File)[1],
+        0,
+        rec(probe, dir, "plain.txt", Want.File)[1],
+        0,
+      ));
+      // statBytes takes the same name as NUL-terminated UTF-8.
+      const r = probe.open(dir)!;
+      const a = new Uint32Array(RECORD_WORDS);
+      const b = new Uint32Array(RECORD_WORDS);
+      for (const n of NAMES) {
+        assert.equal(r.stat(n, Want.File, a, 0), STAT_OK);
+        assert.equal(r.statBytes(new TextEncoder().encode(`${n}\0tail`), Want.File, b, 0), STAT_OK);
+        assert.ok(sameRecord(a, 0, b, 0), n);
+      }
+      r.close();
+    });
+  });
+
+  Deno.test(`${probe.kind} probe: a record is stable, and changes with size, mtime, ctime and inode`, async () => {
+    await withTempDir(async (dir) => {
+      await writeTree(dir, { f: "abc" });
+      const t0 = new Date("2020-01-02T03:04:05Z");
+      await Deno.utime(`${dir}/f`, t0, t0);
+      const [, first] = rec(probe, dir, "f", Want.File);
+      assert.ok(sameRecord(first, 0, rec(probe, dir, "f", Want.File)[1], 0));
+      // Same size, mtime put back: ctime moved (the Deno probe's ctime is in whole
+      // seconds, so only its other fields are checked here).
+      await Deno.writeTextFile(`${dir}/f`, "xyz");
+      await Deno.utime(`${dir}/f`, t0, t0);
+      const [, rewritten] = rec(probe, dir, "f", Want.File);
+      if (probe.kind === "statx") assert.ok(!sameRecord(first, 0, rewritten, 0));
+      await Deno.writeTextFile(`${dir}/f`, "abcd");
+      await Deno.utime(`${dir}/f`, t0, t0);
+      assert.ok(!sameRecord(first, 0, rec(probe, dir, "f", Want.File)[1], 0), "size");
+      await Deno.utime(`${dir}/f`, t0, new Date("2021-01-01T00:00:00Z"));
+      const [, later] = rec(probe, dir, "f", Want.File);
+      assert.ok(!sameRecord(first, 0, later, 0), "mtime");
+      assert.ok(mtimeBefore(first, 0, later, 0));
+      assert.ok(!mtimeBefore(later, 0, first, 0));
+      assert.ok(!mtimeBefore(first, 0, first, 0));
+      // Replaced by another file (new inode).
+      await Deno.writeTextFile(`${dir}/g`, "abcd");
+      await Deno.rename(`${dir}/g`, `${dir}/f`);
+      await Deno.utime(`${dir}/f`, t0, new Date("2021-01-01T00:00:00Z"));
+      assert.ok(!sameRecord(later, 0, rec(probe, dir, "f", Want.File)[1], 0), "inode");
+    });
+  });
+}
+
+Deno.test("the statx probe reads the same size, inode, mode and mtime as Deno.statSync", async () => {
+  if (!ffi) return;
+  await withTempDir(async (dir) => {
+    await tree(dir);
+    for (const n of [...NAMES, "link", "d", ""]) {
+      const want = n === "d" || n === "" ? Want.Dir : Want.File;
+      const [, x] = rec(ffi, dir, n, want);
+      const st = Deno.statSync(n ? `${dir}/${n}` : dir);
+      assert.equal(x[3] + x[4] * 2 ** 32, st.size, `${n}: size`);
+      assert.equal(x[1] + x[2] * 2 ** 32, st.ino, `${n}: ino`);
+      assert.equal(x[0] & 0o7777, st.mode! & 0o7777, `${n}: mode`);
+      const ms = (x[5] + x[6] * 2 ** 32) * 1000 + Math.floor(x[7] / 1e6);
+      assert.equal(ms, st.mtime!.getTime(), `${n}: mtime`);
+    }
+  });
+});
