@@ -16,6 +16,7 @@ import {
 import { CliContext, type RawGlobalFlags } from "./context.ts";
 import { HttpClient } from "../core/remote/http.ts";
 import { PantahubSession } from "../core/remote/pantahub/session.ts";
+import { commandTransport } from "./pantahub.ts";
 
 /** How long a nick lookup may take before the completion gives up. */
 const COMPLETION_TIMEOUT_MS = 5_000;
@@ -131,13 +132,18 @@ export async function completeCli(
   if (typed !== undefined && args.length > 0) return 0; // only the first argument
   const term = typed ?? args[0] ?? "";
   try {
-    const g = new CliContext(ctx.io, () => globals as RawGlobalFlags).globals();
+    const cctx = new CliContext(ctx.io, () => globals as RawGlobalFlags);
+    const g = cctx.globals();
     // A TAB must not hang: one attempt, a short timeout, never a prompt.
     const session = new PantahubSession({
       configDir: g.configDir,
       accessToken: g.accessToken || undefined,
       prompter: null,
-      http: new HttpClient({ timeoutMs: COMPLETION_TIMEOUT_MS, maxAttempts: 1 }),
+      http: new HttpClient({
+        fetch: commandTransport(cctx).fetch,
+        timeoutMs: COMPLETION_TIMEOUT_MS,
+        maxAttempts: 1,
+      }),
     });
     const r = await suggestNicks({
       configDir: g.configDir,

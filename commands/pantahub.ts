@@ -8,6 +8,7 @@
 import { goMarshalIndent } from "../core/model/go_json.ts";
 import { fromPlain } from "../core/model/json_value.ts";
 import { HttpClient } from "../core/remote/http.ts";
+import { type HttpTransport, httpTransport } from "../core/remote/transport.ts";
 import { NullPrompter, type Prompter, TtyPrompter } from "../core/remote/pantahub/prompt.ts";
 import { PantahubSession } from "../core/remote/pantahub/session.ts";
 import type { PantahubOptions } from "../core/ops/hub_common.ts";
@@ -24,8 +25,25 @@ export function commandPrompter(ctx: CliContext): Prompter {
   return tty ? new TtyPrompter({ notice }) : new NullPrompter(notice);
 }
 
+const transports = new WeakMap<CliContext, HttpTransport>();
+
 /**
- * Pantahub options from the global flags (`-b`, `-a`, `-c`, `-d`) with one session:
+ * What a command's HTTP requests go through, from `--http-proxy` and `-i/--insecure`
+ * (one per command: API calls, `.pvrremote`, downloads and uploads alike).
+ */
+export function commandTransport(ctx: CliContext): HttpTransport {
+  let t = transports.get(ctx);
+  if (t === undefined) {
+    const g = ctx.globals();
+    t = httpTransport({ proxy: g.httpProxy, insecure: g.insecure, env: ctx.io.env });
+    transports.set(ctx, t);
+  }
+  return t;
+}
+
+/**
+ * Pantahub options from the global flags (`-b`, `-a`, `-c`, `-d`, `-i`, `--http-proxy`)
+ * with one session:
  * tokens from `auth.json` or `-a`, prompts through {@link commandPrompter}, debug lines
  * and notices on stderr.
  */
@@ -37,7 +55,10 @@ export function pantahubOptions(ctx: CliContext): PantahubOptions & { session: P
     configDir: g.configDir,
     accessToken: g.accessToken || undefined,
     prompter,
-    http: new HttpClient({ debug: g.debug ? notice : undefined }),
+    http: new HttpClient({
+      fetch: commandTransport(ctx).fetch,
+      debug: g.debug ? notice : undefined,
+    }),
     notice,
   });
   return {

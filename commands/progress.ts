@@ -20,6 +20,9 @@ import type { OutStream } from "./output.ts";
 /** Objects at least this big get a bar of their own while they move. */
 export const LARGE_OBJECT_BYTES = 32 * 1024 * 1024;
 
+/** Progress figures go to the bars at most this often (ms). */
+const PROGRESS_MS = 100;
+
 /** At most this many per-object bars at once. */
 const MAX_OBJECT_BARS = 4;
 
@@ -83,6 +86,8 @@ export class BarReporter implements TransferReporter {
   #bytes = 0;
   #moved = 0;
   #started = 0;
+  /** When the bars last took new figures (see {@link PROGRESS_MS}). */
+  #updatedAt = -Infinity;
   readonly #moving = new Map<string, Moving>();
 
   constructor(out: OutStream, opts: { columns?: () => number; now?: () => number } = {}) {
@@ -141,7 +146,12 @@ export class BarReporter implements TransferReporter {
     if (!m) return;
     this.#moved += done - m.done;
     m.done = done;
-    m.bar?.update(done, this.#objectPayload(m));
+    // Called for every chunk (thousands a second): the bars take the new figures at
+    // most every PROGRESS_MS (they redraw on their own timer anyway).
+    const now = this.#now();
+    if (now - this.#updatedAt < PROGRESS_MS) return;
+    this.#updatedAt = now;
+    for (const x of this.#moving.values()) x.bar?.update(x.done, this.#objectPayload(x));
     this.#redraw();
   }
 

@@ -8,13 +8,12 @@
 
 import { PvrError } from "../core/errors.ts";
 import type { RemoteOptions } from "../core/remote/pantahub/remote.ts";
-import { fetchBlobPutter, nodeBlobPutter } from "../core/remote/pantahub/transfer.ts";
 import type { PantahubSession } from "../core/remote/pantahub/session.ts";
 import type { PantahubCaller } from "../core/remote/pantahub/types.ts";
 import type { UploadedObject } from "../core/remote/pantahub/upload.ts";
 import type { CliContext } from "./context.ts";
 import { transferReporter } from "./progress.ts";
-import { pantahubOptions } from "./pantahub.ts";
+import { commandTransport, pantahubOptions } from "./pantahub.ts";
 
 /** The transfer flags as commander parses them. */
 export interface TransferFlags {
@@ -54,37 +53,13 @@ export function sessionCaller(ctx: CliContext): PantahubCaller {
   };
 }
 
-/** True when the environment names a proxy (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`). */
-function envProxy(ctx: CliContext): boolean {
-  return ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].some((k) =>
-    (ctx.env(k) ?? ctx.env(k.toLowerCase()) ?? "") !== ""
-  );
-}
-
 /**
- * How signed-URL transfers reach the blob server, from `--http-proxy` (spec §1.1):
- * a proxy URL → `fetch` through it for GETs and PUTs (a streamed PUT through `fetch`
- * goes out chunked, without `Content-Length`); `system` → Deno's `fetch` honours the
- * proxy variables, and PUTs use `fetch` too when one is set; otherwise PUTs use
- * `node:http` with `Content-Length`, as the Go pvr. `-i/--insecure` skips certificate
- * checks of `node:https` PUTs.
+ * How signed-URL transfers reach the blob server: the command's transport (see
+ * `core/remote/transport.ts`), from `--http-proxy` and `-i/--insecure`.
  */
 export function blobTransport(ctx: CliContext): Pick<RemoteOptions, "fetch" | "putBlob"> {
-  const g = ctx.globals();
-  const proxy = g.httpProxy;
-  if (proxy !== "system" && proxy !== "no" && proxy !== "") {
-    let url: URL;
-    try {
-      url = new URL(proxy);
-    } catch {
-      throw new PvrError("USAGE", "--http-proxy is not a valid URL");
-    }
-    const client = Deno.createHttpClient({ proxy: { url: url.href } });
-    const viaProxy: typeof fetch = (input, init) => fetch(input, { ...init, client });
-    return { fetch: viaProxy, putBlob: fetchBlobPutter(viaProxy) };
-  }
-  if (proxy === "system" && envProxy(ctx)) return { putBlob: fetchBlobPutter() };
-  return { putBlob: nodeBlobPutter({ insecure: g.insecure }) };
+  const t = commandTransport(ctx);
+  return { fetch: t.fetch, putBlob: t.putBlob };
 }
 
 /** The remote options of a command: session, `--repo-baseurl`, jobs and progress bars. */

@@ -7,7 +7,7 @@ import { formatSigLs, sigLs } from "../core/ops/sig_ls.ts";
 import type { SigKeyOptions } from "../core/ops/sig_common.ts";
 import { HttpClient } from "../core/remote/http.ts";
 import { type CliContext, envFlag } from "./context.ts";
-import { commandPrompter } from "./pantahub.ts";
+import { commandPrompter, commandTransport } from "./pantahub.ts";
 
 interface SigParentFlags {
   key?: string;
@@ -46,7 +46,10 @@ export function sigCommand(ctx: CliContext) {
       x5c: f.x5c ?? ctx.env("PVR_X5C_PATH"),
       certsUrl: f.certsUrl || ctx.env("PVS_CERTS_URL") || undefined,
       prompter: commandPrompter(ctx),
-      http: new HttpClient({ debug: g.debug ? (l) => ctx.err(l + "\n") : undefined }),
+      http: new HttpClient({
+        fetch: commandTransport(ctx).fetch,
+        debug: g.debug ? (l) => ctx.err(l + "\n") : undefined,
+      }),
       notice: (line) => ctx.err(line + "\n"),
       withPayload: f.withPayload ?? envFlag(ctx, "PVS_SIG_WITH_PAYLOAD"),
       output: f.output ?? ctx.env("PVS_SIG_OUTPUT") ?? "",

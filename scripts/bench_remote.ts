@@ -4,10 +4,12 @@
  * same server's signed URLs (4 in parallel), in the same run. Then a second post after
  * one file changed (what is sent), and the peak RSS of pvr moving one 4 GiB object.
  *
- * Prints figures and ratios; asserts nothing.
+ * Prints every sample, then medians and ratios against curl with PASS/MISS against the
+ * target (≥ 0.7× curl's throughput), and get against curl + sync for information (pvr
+ * fsyncs what it stores, curl does not); asserts nothing.
  *
  * ```sh
- * deno run -A scripts/bench_remote.ts [--big-mib 256] [--files 4] [--rounds 3] [--rss-gib 4] [--keep]
+ * deno run -A scripts/bench_remote.ts [--big-mib 256] [--files 4] [--rounds 5] [--rss-gib 4] [--keep]
  * ```
  *
  * `--rss-gib 0` skips the 4 GiB part (it needs about 5 × that much free disk).
@@ -28,7 +30,7 @@ const { values: args } = parseArgs({
     "big-mib": { type: "string", default: "256" },
     files: { type: "string", default: "4" },
     "rss-gib": { type: "string", default: "4" },
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "5" },
     keep: { type: "boolean", default: false },
   },
 });
@@ -143,6 +145,7 @@ async function main(): Promise<void> {
       PVR_CONFIG_DIR: configDir,
       PVR_ACCESSTOKEN: alice,
       NO_COLOR: "1",
+      DENO_NO_UPDATE_CHECK: "1",
     };
 
     // The workload: W1's large files, committed (not timed).
@@ -168,62 +171,101 @@ async function main(): Promise<void> {
     const total = files * bigMiB * MiB;
     say(`workload: ${files} × ${bigMiB} MiB = ${(total / MiB).toFixed(0)} MiB`);
 
-    // Push and get, interleaved rounds; each round a fresh account, so nothing is on
-    // the server yet. curl moves the same bytes through signed URLs (4 in parallel).
+    // Push and get, interleaved rounds (which side goes first alternates); each round
+    // a fresh account, so nothing is on the server yet. curl moves the same bytes
+    // through signed URLs (4 in parallel). Every timed run starts after a `sync`.
     const rounds = Number(args.rounds);
     const pushes: number[] = [];
     const curlPuts: number[] = [];
     const gets: number[] = [];
     const curlGets: number[] = [];
+    const curlGetsSynced: number[] = [];
     let rssPush = 0;
     let rssGet = 0;
     const getDir = `${root}/get`;
     await init({ dir: getDir, configDir, objectsDir: `${root}/get-objects` });
     await Deno.mkdir(`${root}/curl-out`);
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     for (let r = 0; r < rounds; r++) {
       hub.addUser(`curl${r}`, "secret");
       const curlToken = await login(hub, `curl${r}`, "secret");
       const urls = await Promise.all(
         blobs.map(([k, sha]) => register(hub.url, curlToken, k, sha, bigMiB * MiB)),
       );
-      await settle();
-      curlPuts.push(
-        await curls(blobs.map(([k], i) => ["-o", "/dev/null", "-T", `${repo}/${k}`, urls[i].put])),
-      );
       hub.addUser(`pvr${r}`, "secret");
       const dev = hub.addDevice({ owner: `pvr${r}`, nick: "bench" });
       await hub.addTrail(dev.id, { "#spec": SPEC });
       const url = `${hub.url}/trails/${dev.id}`;
       const asUser = { ...env, PVR_ACCESSTOKEN: await login(hub, `pvr${r}`, "secret") };
-      await settle();
-      const push = await pvr(["post", "-q", url], repo, asUser);
-      pushes.push(push.ms);
-      rssPush = Math.max(rssPush, push.rss);
+      const pvrFirst = r % 2 === 1;
 
-      await Deno.remove(`${root}/curl-out`, { recursive: true });
-      await Deno.mkdir(`${root}/curl-out`);
-      await settle();
-      curlGets.push(await curls(urls.map((u, i) => [u.get, "-o", `${root}/curl-out/${i}`])));
-      await Deno.remove(`${root}/get-objects`, { recursive: true });
-      await Deno.mkdir(`${root}/get-objects`);
-      await settle();
-      const got = await pvr(["get", "-q", url], getDir, asUser);
-      gets.push(got.ms);
-      rssGet = Math.max(rssGet, got.rss);
+      const curlPut = async () => {
+        await settle();
+        curlPuts.push(
+          await curls(
+            blobs.map(([k], i) => ["-o", "/dev/null", "-T", `${repo}/${k}`, urls[i].put]),
+          ),
+        );
+      };
+      const pvrPush = async () => {
+        await settle();
+        const push = await pvr(["post", "-q", url], repo, asUser);
+        pushes.push(push.ms);
+        rssPush = Math.max(rssPush, push.rss);
+      };
+      for (const side of pvrFirst ? [pvrPush, curlPut] : [curlPut, pvrPush]) await side();
+
+      const curlGet = async () => {
+        await Deno.remove(`${root}/curl-out`, { recursive: true });
+        await Deno.mkdir(`${root}/curl-out`);
+        await settle();
+        const t0 = performance.now();
+        curlGets.push(await curls(urls.map((u, i) => [u.get, "-o", `${root}/curl-out/${i}`])));
+        await settle(); // what pvr does on top: its objects are on disk when it exits
+        curlGetsSynced.push(performance.now() - t0);
+      };
+      const pvrGet = async () => {
+        await Deno.remove(`${root}/get-objects`, { recursive: true });
+        await Deno.mkdir(`${root}/get-objects`);
+        await settle();
+        const got = await pvr(["get", "-q", url], getDir, asUser);
+        gets.push(got.ms);
+        rssGet = Math.max(rssGet, got.rss);
+      };
+      for (const side of pvrFirst ? [pvrGet, curlGet] : [curlGet, pvrGet]) await side();
+      say(
+        `round ${r + 1}: push pvr ${s(pushes[r])}, curl ${s(curlPuts[r])}; get pvr ${
+          s(gets[r])
+        }, curl ${s(curlGets[r])} (+sync ${s(curlGetsSynced[r])})`,
+      );
     }
     const mb = (total / MiB).toFixed(0);
-    const line = (what: string, ours: number[], theirs: number[], rss: number, note = "") => {
+    const TARGET = 0.7;
+    const line = (
+      what: string,
+      ours: number[],
+      theirs: number[],
+      rss: number | undefined,
+      note: string,
+      verdict = true,
+    ) => {
       const o = median(ours);
       const t = median(theirs);
+      const ratio = t / o;
+      const mark = verdict ? (ratio >= TARGET ? "PASS" : "MISS") + ` (target ≥ ${TARGET}×)` : "";
       say(
-        `${what} ${mb} MiB: pvr ${(o / 1000).toFixed(2)} s (${rate(total, o)}), curl ${
-          (t / 1000).toFixed(2)
-        } s (${rate(total, t)}) → ${(t / o).toFixed(2)}× curl's throughput${note}; ` +
-          `pvr peak RSS ${(rss / MiB).toFixed(0)} MiB  [medians of ${rounds}]`,
+        `${what} ${mb} MiB: pvr ${s(o)} (${rate(total, o)}), ${note} ${s(t)} (${
+          rate(total, t)
+        }) → ${ratio.toFixed(2)}× ${mark}` +
+          (rss === undefined ? "" : `; pvr peak RSS ${(rss / MiB).toFixed(0)} MiB`) +
+          `  [medians of ${rounds}]`,
       );
     };
-    line("push", pushes, curlPuts, rssPush, " (pvr also registers objects and posts the step)");
-    line("get ", gets, curlGets, rssGet, " (pvr also hashes, fsyncs and renames)");
+    say("pvr post also registers the objects and posts the step; pvr get also hashes,");
+    say("fsyncs and renames every object (curl only writes, and never fsyncs).");
+    line("push", pushes, curlPuts, rssPush, "curl");
+    line("get ", gets, curlGets, rssGet, "curl");
+    line("get ", gets, curlGetsSynced, undefined, "curl + sync (information)", false);
 
     // A second push after one file changed: only that object is sent.
     await pvr(["post", "-q", trail], repo, env);

@@ -4,7 +4,7 @@ import { Command } from "@commander-js/extra-typings";
 import { deviceCreate } from "../../core/ops/device_create.ts";
 import type { CliContext } from "../context.ts";
 import { goPretty, pantahubOptions } from "../pantahub.ts";
-import { JOBS_HELP, parseJobs, QUIET_HELP } from "../remote.ts";
+import { blobTransport, JOBS_HELP, parseJobs, QUIET_HELP } from "../remote.ts";
 import { transferReporter } from "../progress.ts";
 
 /** Builds `device create`. */
@@ -23,6 +23,7 @@ export function deviceCreateCommand(ctx: CliContext) {
         ...pantahubOptions(ctx),
         nick,
         transfer: {
+          ...blobTransport(ctx),
           jobs: parseJobs(ctx, opts.jobs),
           reporter: transferReporter(ctx.io.stderr, opts.quiet ?? false),
         },

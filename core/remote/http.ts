@@ -163,6 +163,11 @@ function errorText(err: unknown): string {
   return err.message + cause;
 }
 
+/** True when a transport error is a TLS certificate check that failed. */
+export function isCertificateError(text: string): boolean {
+  return /certificate|UnknownIssuer|CaUsedAsEndEntity|self[- ]signed|NotValidForName/i.test(text);
+}
+
 /** A failure that must not be retried (the body of a non-idempotent request broke off). */
 class NoRetry extends Error {
   constructor(cause: unknown) {
@@ -300,6 +305,13 @@ export class HttpClient {
         }
         const noRetry = err instanceof NoRetry;
         const why = this.redact(errorText(noRetry ? err.cause : err));
+        if (isCertificateError(why)) {
+          // Trying again cannot help: the certificate stays what it is.
+          throw new PvrError("REMOTE", `${shown}: ${why}`, {
+            cause: err,
+            hint: "pass -i/--insecure to skip certificate checks, for a server you trust",
+          });
+        }
         if (noRetry) {
           throw new PvrError(
             "REMOTE",

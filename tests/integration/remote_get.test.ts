@@ -377,3 +377,30 @@ Deno.test("a resumed download that does not hash right is downloaded once more f
   const sha = f.sha(f.files["big.bin"]);
   assert.deepEqual(await Deno.readFile(`${f.repo.objectsDir}/${sha}`), f.files["big.bin"]);
 });
+
+Deno.test("a large object is written out while it arrives, resumes after a drop and is stored whole", async () => {
+  // Past the 32 MiB writeback step, with a drop after it.
+  const big = bytesOf(40 << 20, 41);
+  await using f = await remoteFixture({ files: { "bsp/big.img": big } });
+  f.hub.faults.add({
+    method: "GET",
+    path: BLOB_PATH,
+    times: 1,
+    action: { kind: "drop-mid-body", afterBytes: 36 << 20 },
+  });
+  await get({ ...f.repo.opts, ...f.remote, ref: f.trailUrl });
+  const sha = f.sha(big);
+  assert.deepEqual(await Deno.readFile(`${f.repo.objectsDir}/${sha}`), big);
+  const blobs = f.hub.requests.filter((q) => BLOB_PATH.test(q.path) && q.method === "GET");
+  assert.equal(blobs.length, 2, requestLines(f.hub).join("\n"));
+  const range = /^bytes=(\d+)-$/.exec(blobs[1].request.range ?? "");
+  assert.ok(range && Number(range[1]) > 32 << 20, blobs[1].request.range);
+  assert.ok(!(await exists(`${f.repo.objectsDir}/${partialName(sha)}`)));
+  // No handle of the object (or of its partial) stays open in this process.
+  const open: string[] = [];
+  for await (const fd of Deno.readDir("/proc/self/fd")) {
+    const target = await Deno.readLink(`/proc/self/fd/${fd.name}`).catch(() => "");
+    if (target.startsWith(f.repo.objectsDir)) open.push(target);
+  }
+  assert.deepEqual(open, []);
+});

@@ -6,7 +6,8 @@
  * 2. the blob is streamed into `<objects>/.<sha>.partial` while being hashed; the file
  *    is locked (`flock`) so two pvr processes never write one partial;
  * 3. only when the bytes hash to `<sha>` is the partial fsync'ed, made read-only and
- *    renamed to `<objects>/<sha>`: there is never a corrupt object.
+ *    renamed to `<objects>/<sha>`: there is never a corrupt object. (Large objects are
+ *    written out to disk while they arrive, so that the final fsync is short.)
  *
  * Interrupted downloads resume: after a dropped connection (same process) or a killed
  * process (next run) the partial's bytes are re-hashed and the rest is asked for with
@@ -197,6 +198,59 @@ class WriteBuffer {
   }
 }
 
+/** Size of the buffer a body is read into (see {@link BodyReader}). */
+const LANDING_BYTES = 256 * 1024;
+
+/**
+ * Reads a response body. A byte stream (as `fetch` gives) is read into one 256 KiB
+ * buffer, used again for every read (a BYOB read), instead of a new 64 KiB chunk for
+ * every read: measured on 4 × 256 MiB from the stand-in hub, a fifth less CPU time and
+ * half the memory. Each chunk returned is valid until the next read. Other streams are
+ * read as they come.
+ */
+class BodyReader {
+  readonly #byob: ReadableStreamBYOBReader | null;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | null;
+  #landing = new Uint8Array(LANDING_BYTES);
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    let byob: ReadableStreamBYOBReader | null = null;
+    try {
+      byob = body.getReader({ mode: "byob" });
+    } catch {
+      // not a byte stream
+    }
+    this.#byob = byob;
+    this.#reader = byob === null ? body.getReader() : null;
+  }
+
+  /** The next chunk, or null at the end. */
+  async read(): Promise<Uint8Array | null> {
+    if (this.#byob === null) {
+      const chunk = await this.#reader!.read();
+      return chunk.done ? null : chunk.value;
+    }
+    // The buffer is handed over with the read and comes back with its answer; when the
+    // read fails it is gone (only bytes of that read were in it: none were delivered).
+    const chunk = await this.#byob.read(this.#landing);
+    if (chunk.value !== undefined) this.#landing = new Uint8Array(chunk.value.buffer);
+    return chunk.done ? null : chunk.value;
+  }
+
+  /** Stops reading (the rest of the body is not wanted). */
+  async cancel(): Promise<void> {
+    await (this.#byob ?? this.#reader)!.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Every this many bytes received, the disk is asked to write out what the partial holds
+ * so far (`fdatasync` on a second handle, off the JavaScript thread, not waited for):
+ * the final fsync then waits for the last few MiB instead of the whole object, and the
+ * page cache never holds gigabytes of unwritten data.
+ */
+const WRITEBACK_BYTES = 32 << 20;
+
 /** One download of one object, from the state of its partial file to `<sha>`. */
 class ObjectDownload {
   readonly #o: ResolvedTransferOptions & DownloadObjectsOptions;
@@ -214,6 +268,12 @@ class ObjectDownload {
   #mixed = false;
   /** Bytes received over the network. */
   received = 0;
+  /** A read-only handle of the partial for early writeback (see {@link WRITEBACK_BYTES}). */
+  #syncer: Deno.FsFile | undefined;
+  /** The writeback under way. */
+  #syncing: Promise<void> | null = null;
+  /** The offset at the last writeback's start. */
+  #syncedAt = 0;
   resumed = false;
 
   constructor(
@@ -239,6 +299,7 @@ class ObjectDownload {
     await this.#p.file.seek(0, Deno.SeekMode.Start);
     this.#hash = createSha256();
     this.#offset = 0;
+    this.#syncedAt = 0;
     this.#mixed = false;
   }
 
@@ -381,26 +442,26 @@ class ObjectDownload {
         size,
         from: this.#offset,
       });
-      const reader = res.body.getReader();
+      const body = new BodyReader(res.body);
       try {
         for (;;) {
-          let chunk: ReadableStreamReadResult<Uint8Array>;
+          let bytes: Uint8Array | null;
           try {
-            chunk = await reader.read();
+            bytes = await body.read();
           } catch (err) {
             throw this.#transient(err, abort.signal);
           }
-          if (chunk.done) return "done";
+          if (bytes === null) return "done";
           last = performance.now();
-          const bytes = chunk.value;
           this.#hash.update(bytes);
           await sink.write(bytes);
           this.#offset += bytes.length;
           this.received += bytes.length;
           this.#o.reporter.objectProgress(this.#sha, this.#offset);
+          if (this.#offset - this.#syncedAt >= WRITEBACK_BYTES) this.#writeback();
         }
       } finally {
-        await reader.cancel().catch(() => {});
+        await body.cancel();
       }
     } finally {
       clearInterval(watchdog);
@@ -408,6 +469,29 @@ class ObjectDownload {
       // What was hashed is on disk before anything else happens (resume relies on it).
       await sink.flush();
     }
+  }
+
+  /** Starts writing out the partial's data, unless that is under way already. */
+  #writeback(): void {
+    if (this.#syncing !== null) return;
+    this.#syncedAt = this.#offset;
+    this.#syncing = (async () => {
+      try {
+        this.#syncer ??= await Deno.open(this.#p.path, { read: true });
+        await this.#syncer.syncData();
+      } catch {
+        // Only a head start: the fsync before the rename reports what fails.
+      } finally {
+        this.#syncing = null;
+      }
+    })();
+  }
+
+  /** Releases the writeback handle (after any writeback under way). */
+  async close(): Promise<void> {
+    await this.#syncing;
+    this.#syncer?.close();
+    this.#syncer = undefined;
   }
 
   /** A transport failure as a {@link TransientError}; the pool's abort passes through. */
@@ -439,6 +523,7 @@ class ObjectDownload {
         `${this.#what}: the server sent bytes that hash to ${got}; nothing was stored`,
       );
     }
+    await this.#syncing;
     await file.sync();
     await Deno.chmod(path, 0o444);
     await Deno.rename(path, this.#o.store.pathOf(this.#sha));
@@ -485,6 +570,7 @@ export async function downloadObjects(
       } finally {
         result.bytes += d.received;
         if (d.resumed) result.resumed++;
+        await d.close();
         partial.file.close();
       }
     });

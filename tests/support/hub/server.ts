@@ -123,6 +123,8 @@ export interface HubOptions {
    * §11.1 asks for every 401; the real server sends none there, §2.2).
    */
   login401Header?: boolean;
+  /** Serve HTTPS with this PEM certificate and key (default plain HTTP). */
+  tls?: { cert: string; key: string };
 }
 
 /** One request as the hub saw it. Secrets are never kept in clear. */
@@ -676,10 +678,12 @@ export async function startHub(opts: HubOptions = {}): Promise<Hub> {
   const server = Deno.serve({
     hostname,
     port: opts.port ?? 0,
+    ...(opts.tls ?? {}),
     onListen() {},
     onError: () => new Response(null, { status: 500 }),
   }, (req) => ref.hub === undefined ? new Response(null, { status: 503 }) : ref.hub.handle(req));
-  config.base = `http://${opts.publicHost ?? hostname}:${server.addr.port}`;
+  const scheme = opts.tls === undefined ? "http" : "https";
+  config.base = `${scheme}://${opts.publicHost ?? hostname}:${server.addr.port}`;
   ref.hub = new HubServer(core, server, router, ownBlobDir, opts.dataFile);
   return ref.hub;
 }
