@@ -1,12 +1,13 @@
 /**
  * The same walkthrough and error cases as cli.test.ts, as real processes: `deno run -A
- * main.ts` and `deno run -A pvr.js`, the bundle built here with `deno bundle`. Exit codes
+ * main.ts` and `deno run -A pvr.js`, the bundle built here by scripts/bundle.ts. Exit codes
  * and outputs must match the golden transcripts of the in-process run.
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_ROOT, spawnPvr } from "../support/cli.ts";
+import { spawnPvr } from "../support/cli.ts";
 import { withTempDir } from "../support/temp.ts";
+import { buildBundle } from "../../scripts/bundle.ts";
 import {
   ERRORS_GOLDEN,
   errorsTranscript,
@@ -15,16 +16,10 @@ import {
   walkthrough,
 } from "./walkthrough.ts";
 
-/** Builds `<dir>/pvr.js` from main.ts with `deno bundle` (as `deno task bundle` does). */
+/** Builds `<dir>/pvr.js` with scripts/bundle.ts (as `deno task bundle` does). */
 async function bundle(dir: string): Promise<string> {
   const out = `${dir}/pvr.js`;
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", "-o", out, "main.ts"],
-    cwd: PROJECT_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(r.success, new TextDecoder().decode(r.stderr));
+  await buildBundle(out);
   return out;
 }
 
@@ -42,7 +37,7 @@ Deno.test("main.ts as a subprocess prints the golden walkthrough and error trans
   });
 });
 
-Deno.test("the bundle (deno bundle → pvr.js) prints the golden walkthrough and error transcripts", async () => {
+Deno.test("the bundle (scripts/bundle.ts → pvr.js) prints the golden walkthrough and error transcripts", async () => {
   await withTempDir(async (build) => {
     const run = runner(await bundle(build));
     await withTempDir(async (root) => {

@@ -1,0 +1,152 @@
+// deno-lint-ignore-file no-console
+/**
+ * `deno task bundle [output]`: `dist/pvr.js` (or `output`), pvr as one self-contained
+ * JavaScript file (`deno run -A dist/pvr.js …`, offline, from any directory).
+ *
+ * A plain `deno bundle main.ts` keeps the CLI's modules lazy, but hoists every
+ * `import … from "node:…"` of the bundled npm packages (and the `createRequire` of
+ * `node:module` for CommonJS ones) to static imports at the top of the file: even
+ * `pvr --version` then loads those Node built-ins and compiles 2 MB of code. So the
+ * file is built in two parts:
+ *
+ * - the **lean part**: `main.ts` bundled with the CLI's modules ({@link CLI_MODULES},
+ *   the modules `main.ts` imports only when it hands over to the CLI) left external.
+ *   This is `main.ts`'s own code — `--version`, the lean `status` — and nothing else;
+ * - the **CLI part**: those modules bundled on their own in CommonJS form (there, a Node
+ *   built-in is `require`d where a module is first initialised, not up front),
+ *   gzip-compressed and embedded as a base64 string. Each `import("<CLI module>")` of the
+ *   lean part becomes a call that inflates the text once and runs it as a function of
+ *   `require` (`createRequire` of the bundle's URL), `module`, `exports` and
+ *   `__pvrImportMeta` (the bundle's `import.meta`, for any `import.meta` in the CLI).
+ *
+ * Running the text as a function, not importing it as a `blob:` or `data:` module,
+ * matters: an imported module goes through Deno's module loading, which for 2 MB costs
+ * more than the rest of a command. The fast paths load no Node built-in and pay for a
+ * 0.7 MB string literal; every other command pays the inflating (10–20 ms cold). The two
+ * parts share no module instance: state that a lean-part module keeps for the CLI
+ * (`noteStatusSnapshotMiss`) does not reach the CLI part's copy of that module.
+ *
+ * @module
+ */
+
+/** The modules `main.ts` imports lazily to run the CLI (specifiers as written there). */
+export const CLI_MODULES: readonly string[] = ["./commands/cli.ts", "./commands/output.ts"];
+
+/** The name under which the CLI part sees the bundle file's `import.meta`. */
+const META = "__pvrImportMeta";
+
+/** The project root (where `main.ts` and `deno.json` are). */
+const ROOT_URL = new URL("../", import.meta.url);
+const ROOT = decodeURIComponent(ROOT_URL.pathname).replace(/\/$/, "");
+
+/** Runs `deno bundle` and returns the bundle's text. */
+async function denoBundle(
+  entry: string,
+  output: string,
+  opts: { external?: readonly string[]; format?: "esm" | "cjs" } = {},
+): Promise<{ text: string; log: string }> {
+  const args = ["bundle", "--platform", "deno", "--config", `${ROOT}/deno.json`];
+  if (opts.format) args.push("--format", opts.format);
+  for (const e of opts.external ?? []) args.push("--external", e);
+  args.push("-o", output, entry);
+  const r = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  if (!r.success) throw new Error(`deno ${args.join(" ")} failed:\n${log}`);
+  return { text: await Deno.readTextFile(output), log };
+}
+
+async function gzipBase64(text: string): Promise<string> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer()).toBase64();
+}
+
+/**
+ * The loader appended to the lean part: function declarations, hoisted, so that
+ * `main.ts`'s top-level code can call them before this point of the file is reached.
+ */
+function loader(cliGzBase64: string): string {
+  return `
+// -- the CLI part (scripts/bundle.ts): ${CLI_MODULES.join(", ")}
+var __pvrCli;
+function __pvrLoadCli() {
+  return __pvrCli ??= (async () => {
+    const gz = Uint8Array.fromBase64(__pvrCliSource());
+    const inflated = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
+    const source = await new Response(inflated).text();
+    const { createRequire } = await import("node:module");
+    const meta = import.meta;
+    const module = { exports: {} };
+    new Function("require", "module", "exports", "${META}", source)(
+      createRequire(meta.url),
+      module,
+      module.exports,
+      {
+        url: meta.url,
+        main: false,
+        filename: meta.filename,
+        dirname: meta.dirname,
+        resolve: (specifier) => meta.resolve(specifier),
+      },
+    );
+    return module.exports;
+  })();
+}
+function __pvrCliSource() {
+  return "${cliGzBase64}";
+}
+`;
+}
+
+/** Builds the single-file bundle at `output` (an absolute path or relative to the cwd). */
+export async function buildBundle(output: string): Promise<void> {
+  const tmp = await Deno.makeTempDir({ prefix: "pvr-bundle-" });
+  try {
+    // The lean part: main.ts, with the CLI modules left as dynamic imports.
+    let lean = (await denoBundle(`${ROOT}/main.ts`, `${tmp}/lean.js`, { external: CLI_MODULES }))
+      .text;
+    // The CLI part: one module whose export `m<i>` is the namespace of CLI_MODULES[i].
+    const entry = `${tmp}/cli_entry.ts`;
+    await Deno.writeTextFile(
+      entry,
+      CLI_MODULES.map((spec, i) =>
+        `export * as m${i} from ${JSON.stringify(new URL(spec, ROOT_URL).href)};\n`
+      ).join(""),
+    );
+    const built = await denoBundle(entry, `${tmp}/cli.js`, { format: "cjs" });
+    // esbuild turns each module's `import.meta` into an empty object in CommonJS form.
+    const emptyMeta = /^var (import_meta\d*) = \{\};$/gm;
+    if (built.log.includes("empty-import-meta") && !emptyMeta.test(built.text)) {
+      throw new Error(`an import.meta of the CLI part could not be replaced:\n${built.log}`);
+    }
+    const cli = built.text.replace(emptyMeta, `var $1 = ${META};`);
+    CLI_MODULES.forEach((spec, i) => {
+      const call = `import(${JSON.stringify(spec)})`;
+      if (!lean.includes(call)) {
+        throw new Error(`the bundle of main.ts has no ${call}: update CLI_MODULES`);
+      }
+      lean = lean.replaceAll(call, `__pvrLoadCli().then((m) => m.m${i})`);
+    });
+    const left = lean.match(/\bimport\((["'`])\.{1,2}\/[^"'`]*\1\)/);
+    if (left) throw new Error(`the bundle of main.ts still imports a file: ${left[0]}`);
+    const source = `"use strict";\n${cli}\n//# sourceURL=pvr-cli.js\n`;
+    const out = lean.replace(/\n*$/, "\n") + loader(await gzipBase64(source));
+    const dir = output.includes("/") ? output.slice(0, output.lastIndexOf("/")) : "";
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(`${output}.tmp`, out);
+    await Deno.rename(`${output}.tmp`, output);
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const output = Deno.args[0] ?? `${ROOT}/dist/pvr.js`;
+  await buildBundle(output);
+  console.error(`Wrote ${output}`);
+}

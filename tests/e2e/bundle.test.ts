@@ -1,0 +1,170 @@
+/**
+ * The bundle as shipped (scripts/bundle.ts → pvr.js): one file that runs offline, from
+ * a directory with no deno.json, with an empty Deno cache; its `--version` and unchanged
+ * `status` print what main.ts prints and never load the CLI part.
+ */
+
+import assert from "node:assert/strict";
+import { buildBundle } from "../../scripts/bundle.ts";
+import {
+  commitFiles,
+  PAST,
+  type PvrRun,
+  spawnPvr,
+  type TestRepo,
+  withRepo,
+} from "../support/cli.ts";
+import { withTempDir } from "../support/temp.ts";
+import {
+  ERRORS_GOLDEN,
+  errorsTranscript,
+  GOLDEN,
+  type Runner,
+  walkthrough,
+} from "./walkthrough.ts";
+
+/**
+ * `deno run -A --cached-only <bundle> <args>` with only `PATH`, `HOME` = the cwd,
+ * `NO_COLOR` and `DENO_DIR` = `denoDir` (an empty dir: nothing cached, nothing fetched).
+ */
+function offline(bundle: string, denoDir: string): Runner {
+  return async (args, cwd, env): Promise<PvrRun> => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", "--cached-only", bundle, ...args],
+      cwd,
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        DENO_DIR: denoDir,
+        HOME: cwd,
+        NO_COLOR: "1",
+        DENO_NO_UPDATE_CHECK: "1",
+        ...env,
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+}
+
+/** Every path of the working tree and of `.pvr` (but the stat cache) gets a past mtime. */
+async function settle(r: TestRepo): Promise<void> {
+  const walk = async (rel: string): Promise<void> => {
+    const abs = rel ? `${r.dir}/${rel}` : r.dir;
+    for await (const e of Deno.readDir(abs)) {
+      const k = rel ? `${rel}/${e.name}` : e.name;
+      if (k === ".pvr/stat-cache" || k === ".pvr/lock") continue;
+      if (e.isDirectory) await walk(k);
+      if (!e.isSymlink) await Deno.utime(`${r.dir}/${k}`, PAST, PAST);
+    }
+    await Deno.utime(abs, PAST, PAST);
+  };
+  await walk("");
+}
+
+const FILES = { "a.bin": "aaaa", "d/b.bin": "bbbb", "x.json": '{"k":[1,2,3]}' };
+
+const FAST_PATHS = [
+  ["--version"],
+  ["-v"],
+  ["status"],
+  ["s"],
+  ["status", "--json"],
+  ["s", "--json"],
+];
+
+Deno.test("the bundle", async (t) => {
+  await withTempDir(async (build) => {
+    const bundle = `${build}/pvr.js`;
+    await buildBundle(bundle);
+    const source = await Deno.readTextFile(bundle);
+
+    await t.step("has no static import: nothing is loaded before main.ts's code runs", () => {
+      assert.doesNotMatch(source, /^\s*import\s*[\w${*"'`]/m);
+      assert.doesNotMatch(source, /^\s*export\s/m);
+      // Its one import: createRequire, for the CLI part, once that is loaded.
+      const dynamic = [...source.matchAll(/\bimport\s*\(\s*(["'`])([^"'`]*)\1/g)];
+      assert.deepEqual(dynamic.map((m) => m[2]), ["node:module"]);
+    });
+
+    await t.step("runs offline with an empty Deno cache: the golden transcripts", async () => {
+      await withTempDir(async (denoDir) => {
+        const run = offline(bundle, denoDir);
+        await withTempDir(async (root) => {
+          assert.equal(await walkthrough(run, root), await Deno.readTextFile(GOLDEN));
+        });
+        await withTempDir(async (root) => {
+          assert.equal(await errorsTranscript(run, root), await Deno.readTextFile(ERRORS_GOLDEN));
+        });
+        // An npm: or remote module would have been fetched into a subdirectory of the
+        // cache (its top level holds Deno's own analysis and code caches).
+        const fetched: string[] = [];
+        const walk = async (rel: string): Promise<void> => {
+          for await (const e of Deno.readDir(`${denoDir}/${rel}`)) {
+            if (e.isDirectory) await walk(`${rel}${e.name}/`);
+            else if (rel !== "") fetched.push(`${rel}${e.name}`);
+          }
+        };
+        await walk("");
+        assert.deepEqual(fetched, []);
+      });
+    });
+
+    await t.step("--version, -v and status print what main.ts prints", async () => {
+      await withRepo(async (r) => {
+        const same = async (args: string[]) => {
+          const viaMain = await spawnPvr(args, { cwd: r.dir, env: r.env });
+          const viaBundle = await spawnPvr(args, { cwd: r.dir, env: r.env, entry: bundle });
+          assert.deepEqual(viaBundle, viaMain, `pvr ${args.join(" ")}`);
+          return viaBundle;
+        };
+        await commitFiles(r, FILES);
+        await settle(r);
+        await r.run(["status"]); // the snapshot: status takes the lean path
+        for (const args of FAST_PATHS) assert.equal((await same(args)).code, 0);
+        assert.match((await same(["--version"])).stdout, /^pvr version \d+\.\d+\.\d+\n$/);
+        await r.write({ "x.json": '{"k":[]}', "new.txt": "n" });
+        assert.equal((await same(["status"])).stdout, "C x.json\n? new.txt\n");
+        await settle(r);
+        await r.run(["status"]);
+        for (const args of FAST_PATHS) await same(args);
+        assert.equal((await same(["status", "x"])).code, 2);
+      });
+      await withTempDir(async (dir) => {
+        const env = { PVR_CONFIG_DIR: `${dir}/config` };
+        const viaMain = await spawnPvr(["status"], { cwd: dir, env });
+        const viaBundle = await spawnPvr(["status"], { cwd: dir, env, entry: bundle });
+        assert.equal(viaBundle.code, 3); // not a repository
+        assert.deepEqual(viaBundle, viaMain);
+      });
+    });
+
+    await t.step("--version and an unchanged status never load the CLI part", async () => {
+      const hook = "function __pvrLoadCli() {";
+      assert.equal(source.split(hook).length, 2);
+      const noCli = `${build}/no-cli.js`;
+      await Deno.writeTextFile(
+        noCli,
+        source.replace(hook, `${hook}\n  throw new Error("the CLI part was loaded");`),
+      );
+      await withRepo(async (r) => {
+        await commitFiles(r, FILES);
+        await r.write({ "new.txt": "n" });
+        await settle(r);
+        await r.run(["status"]);
+        for (const args of FAST_PATHS) {
+          const want = await spawnPvr(args, { cwd: r.dir, env: r.env, entry: bundle });
+          const got = await spawnPvr(args, { cwd: r.dir, env: r.env, entry: noCli });
+          assert.deepEqual(got, want, `pvr ${args.join(" ")}`);
+        }
+        // Anything else needs the CLI part, which this copy cannot load.
+        const json = await spawnPvr(["json"], { cwd: r.dir, env: r.env, entry: noCli });
+        assert.notEqual(json.code, 0);
+        assert.match(json.stderr, /the CLI part was loaded/);
+      });
+    });
+  });
+});
