@@ -108,6 +108,22 @@ function readIfExists(path: string, what: string): Uint8Array | null {
   }
 }
 
+/**
+ * Identifies the current versions of `.pvr/json`, `.pvr/config` and `.pvr/new`: pvr
+ * replaces them by rename, so a new version has another inode (and mtime). Taken before
+ * the files are read, so a change during the read shows up as a change next time.
+ */
+function filesStamp(paths: RepoPaths): string {
+  return [paths.json, paths.config, paths.new].map((p) => {
+    try {
+      const st = Deno.lstatSync(p);
+      return `${st.ino}:${st.size}:${st.mtime?.getTime()}:${st.ctime?.getTime()}`;
+    } catch {
+      return "-";
+    }
+  }).join("/");
+}
+
 function isEisdir(err: unknown): boolean {
   return err instanceof Error && /EISDIR|is a directory/i.test(err.message);
 }
@@ -212,6 +228,41 @@ export class Repo {
   // deno-lint-ignore require-await
   static async open(opts: OpenRepoOptions): Promise<Repo> {
     const paths = repoPaths(opts.dir);
+    const stamp = filesStamp(paths);
+    const { config, pristine, added } = Repo.#readFiles(paths, opts.dir);
+    const objectsDir = config.ObjectsDir
+      ? absolutePath(config.ObjectsDir, opts.dir)
+      : `${paths.pvr}/objects`;
+    const store = new FsObjectStore(objectsDir);
+    const repo = new Repo(paths, config, pristine, added, store);
+    repo.#stamp = stamp;
+    return repo;
+  }
+
+  /**
+   * Reads `.pvr/json`, `.pvr/config` and `.pvr/new` again. A writer calls it once it
+   * holds the lock: what it read before may have been changed by the writer it waited
+   * for. The object store stays the one the repo was opened with.
+   */
+  // deno-lint-ignore require-await
+  async reload(): Promise<void> {
+    const stamp = filesStamp(this.paths);
+    if (stamp === this.#stamp) return; // nothing was replaced since they were read
+    const { config, pristine, added } = Repo.#readFiles(this.paths, this.paths.dir);
+    this.config = config;
+    this.pristine = pristine;
+    this.added = added;
+    this.#stamp = stamp;
+  }
+
+  /** {@link filesStamp} of the files as they were read (taken before reading them). */
+  #stamp = "";
+
+  static #readFiles(
+    paths: RepoPaths,
+    dir: string,
+  ): { config: RepoConfig; pristine: State; added: Map<string, NewEntry> } {
+    const opts = { dir };
     const jsonBytes = readIfExists(paths.json, ".pvr/json");
     if (jsonBytes === null) {
       throw new PvrError("NOT_A_REPO", `not a pvr repository: ${opts.dir}`, {
@@ -238,11 +289,7 @@ export class Repo {
     const config = cfgBytes === null ? emptyRepoConfig() : parseConfig(cfgBytes);
     const newBytes = readIfExists(paths.new, ".pvr/new");
     const added = newBytes === null ? new Map() : parseNew(newBytes);
-    const objectsDir = config.ObjectsDir
-      ? absolutePath(config.ObjectsDir, opts.dir)
-      : `${paths.pvr}/objects`;
-    const store = new FsObjectStore(objectsDir);
-    return new Repo(paths, config, pristine, added, store);
+    return { config, pristine, added };
   }
 
   /** Writes the pristine state canonically and atomically. */

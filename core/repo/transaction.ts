@@ -36,8 +36,8 @@ export async function recoverRepo(repo: Repo, cache: StatCache): Promise<boolean
 }
 
 /**
- * Runs `fn` holding the repo's write lock, after recovery, with the repo's stat cache
- * (saved afterwards, also when `fn` fails).
+ * Runs `fn` holding the repo's write lock, after re-reading the repo's files and
+ * recovery, with the repo's stat cache (saved afterwards, also when `fn` fails).
  */
 export async function withWriteLock<T>(
   repo: Repo,
@@ -45,7 +45,16 @@ export async function withWriteLock<T>(
   fn: (cache: StatCache) => Promise<T>,
 ): Promise<T> {
   const lock = await lockRepo(repo.paths, opts);
-  const cache = await StatCache.load(repo.paths.statCache);
+  let cache: StatCache;
+  try {
+    // What the repo read before the lock may be stale: another writer may have
+    // finished in between (or been waited for, with --wait).
+    await repo.reload();
+    cache = await StatCache.load(repo.paths.statCache);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   try {
     await recoverRepo(repo, cache);
     return await fn(cache);
@@ -69,6 +78,7 @@ export async function prepareRead(repo: Repo): Promise<StatCache> {
     return cache; // a writer is at work; read what is there
   }
   try {
+    await repo.reload(); // the journal's state is the one on disk now
     await recoverRepo(repo, cache);
   } finally {
     lock.release();
