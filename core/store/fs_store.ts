@@ -209,12 +209,16 @@ export class FsObjectStore implements ObjectStore {
     const expected = expectedSha === undefined ? undefined : requireId(expectedSha);
     if (expected !== undefined) {
       const present = await this.size(expected);
-      if (present !== null && present === (await Deno.stat(path)).size) {
+      if (
+        present !== null && present === (await Deno.stat(path)).size &&
+        (await this.verify(expected)) === "ok"
+      ) {
         const { sha, size } = await sha256File(path);
         if (sha !== expected) throw mismatch(expected, sha);
         if (size === present) return { sha, size, stored: false };
         // The file changed size while we looked: store it the normal way.
       }
+      // Absent or damaged (then replaced by the good bytes): the normal way.
     }
     using file = await Deno.open(path, { read: true });
     const buffer = new Uint8Array(READ_CHUNK_SIZE);
@@ -337,8 +341,8 @@ export class FsObjectStore implements ObjectStore {
 
   /**
    * The one write path: streams bytes into a unique temp file while hashing them,
-   * checks the hash, and moves the file into place unless an object of that size is
-   * already there. The temp file is removed on every path that does not rename it.
+   * checks the hash, and moves the file into place unless an intact object is already
+   * there. The temp file is removed on every path that does not rename it.
    */
   async #store(
     expected: string | undefined,
@@ -361,9 +365,12 @@ export class FsObjectStore implements ObjectStore {
       });
       const sha = hash.digest();
       if (expected !== undefined && sha !== expected) throw mismatch(expected, sha);
-      // Present with the same size counts as intact (`verify` does the full re-hash);
-      // a different size means it is damaged, and the rename below replaces it.
-      if ((await this.size(sha)) === size) return { sha, size, stored: false };
+      // An intact object is never replaced. One of the same size is re-hashed (these
+      // bytes came in anyway; a damaged object is repaired here, not kept); one of
+      // another size is damaged. The rename below replaces a damaged one at once.
+      if ((await this.size(sha)) === size && (await this.verify(sha)) === "ok") {
+        return { sha, size, stored: false };
+      }
       Deno.chmodSync(tmp, 0o444);
       if (this.#fsync) await file.sync();
       file.close();

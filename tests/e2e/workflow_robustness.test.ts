@@ -408,7 +408,6 @@ Deno.test({
 // get of good bytes replaces.
 Deno.test({
   name: "get from a good copy replaces a damaged object of the same size",
-  ignore: true,
   async fn() {
     const { root, sh, objects, r, kernel } = await damagedRepo("pvr-wf-corrupt-size-", true);
     try {

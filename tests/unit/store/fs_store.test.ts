@@ -120,7 +120,9 @@ Deno.test("FsObjectStore.read() of an object with one flipped byte throws OBJECT
     await Deno.writeFile(path, damaged);
     await assert.rejects(store.read(sha), (err: unknown) => isPvrError(err, "OBJECT_CORRUPT"));
     assert.equal(await store.verify(sha), "corrupt");
-    // Same size counts as present for put(): verify() is what finds this damage.
+    // A put of the good bytes repairs it (an intact object is never replaced).
+    assert.equal((await store.put(data, sha)).stored, true);
+    assert.equal(await store.verify(sha), "ok");
     assert.equal((await store.put(data, sha)).stored, false);
   });
 });
