@@ -1,10 +1,7 @@
 /** The pure parts of self-upgrade: platform names and the image reference. */
 
 import assert from "node:assert/strict";
-import {
-  imagePlatformDir,
-  upgradeImage,
-} from "../../../core/ops/self_upgrade.ts";
+import { imagePlatformDir, upgradeImage } from "../../../core/ops/self_upgrade.ts";
 import { isPvrError } from "../../../core/errors.ts";
 
 Deno.test("imagePlatformDir maps Deno's os/arch to the image's <GOOS>_<GOARCH>", () => {
