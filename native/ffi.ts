@@ -1,6 +1,7 @@
 /**
  * Optional libc calls through Deno FFI, for what Deno has no API for: cloning a file's
- * extents (a "reflink": FICLONE on Linux, `clonefile` on macOS).
+ * extents (a "reflink": FICLONE on Linux, `clonefile` on macOS), `syncfs`, and a rename
+ * that never replaces its target (`renameat2` with `RENAME_NOREPLACE`, Linux).
  *
  * The library is opened lazily on the first call, with only the few symbols used, and
  * the outcome is cached. Anything that goes wrong while loading means "not available"
@@ -33,7 +34,19 @@ const LINUX_SYMBOLS = {
   ioctl: { parameters: ["i32", "u64", "i32"], result: "i32" },
   // int syncfs(int fd)
   syncfs: { parameters: ["i32"], result: "i32" },
+  // int renameat2(int olddirfd, const char *old, int newdirfd, const char *new, unsigned flags)
+  // (glibc 2.28 and later; optional: an older libc still gives the other calls)
+  renameat2: {
+    parameters: ["i32", "buffer", "i32", "buffer", "u32"],
+    result: "i32",
+    optional: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** `AT_FDCWD`: relative paths of the `*at` calls are relative to the working directory. */
+const AT_FDCWD = -100;
+/** `renameat2` flag: fail with EEXIST instead of replacing the target. */
+const RENAME_NOREPLACE = 1;
 
 const DARWIN_SYMBOLS = {
   // int clonefile(const char *src, const char *dst, uint32_t flags)
@@ -140,6 +153,56 @@ export function syncFileSystem(path: string): boolean {
     } finally {
       lib.fn.close(fd);
     }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Renames `from` to `to` unless `to` exists — one atomic step (`renameat2` with
+ * `RENAME_NOREPLACE`, Linux). Returns true when renamed, false when the call failed
+ * (`to` exists, or any other error: the caller looks), and null when the call is not
+ * available here (no FFI, another OS, an old libc, or a file system that does not
+ * support the flag): the caller then checks and renames by itself.
+ *
+ * Deno's path permissions do not apply to FFI calls: the caller must hold
+ * `--allow-write` for both paths (and check it). Needs `--allow-ffi`.
+ *
+ * @example
+ * ```ts
+ * if (renameNoReplace("/s/.pvr/tmp/import-1/ab12…", "/s/objects/ab12…") === null) {
+ *   // check for the target, then Deno.renameSync
+ * }
+ * ```
+ */
+export function renameNoReplace(from: string, to: string): boolean | null {
+  const lib = libc();
+  if (lib === null || lib.os !== "linux" || lib.fn.renameat2 === null) return null;
+  if (renameNoReplaceUnsupported) return null;
+  const fromC = cString(from);
+  const toC = cString(to);
+  if (fromC === null || toC === null) return null;
+  try {
+    if (lib.fn.renameat2(AT_FDCWD, fromC, AT_FDCWD, toC, RENAME_NOREPLACE) === 0) return true;
+  } catch {
+    return null;
+  }
+  // The target is absent and the source present, yet the call failed: EINVAL from a
+  // file system without the flag, or EXDEV, EACCES, ... Not tried again in this process:
+  // the caller's own path handles (and reports) every case.
+  if (!exists(to) && exists(from)) {
+    renameNoReplaceUnsupported = true;
+    return null;
+  }
+  return false;
+}
+
+let renameNoReplaceUnsupported = false;
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
   } catch {
     return false;
   }

@@ -24,6 +24,11 @@ export interface PlaceFileOptions {
    * Never applied to a hardlink, where a chmod would change the shared inode.
    */
   mode?: number;
+  /**
+   * The `stat` of `src` when the caller has just taken it (saves taking it again). The
+   * caller's stat is then also the check of Deno's read permission for `src`.
+   */
+  srcInfo?: Deno.FileInfo;
 }
 
 /** `link(2)` errors after which a copy is made instead. */
@@ -81,12 +86,12 @@ export async function placeFile(
       } catch (err) {
         if (!LINK_FALLBACK.has(errorCode(err))) throw err;
       }
-      return await copy(src, dst, options.mode);
+      return await copy(src, dst, options.mode, options.srcInfo);
     case "reflink":
     case "auto":
-      return await reflinkOrCopy(src, dst, options.mode);
+      return await reflinkOrCopy(src, dst, options.mode, options.srcInfo);
     case "copy":
-      return await copy(src, dst, options.mode);
+      return await copy(src, dst, options.mode, options.srcInfo);
     default:
       throw new TypeError(`unknown place strategy: ${String(strategy)}`);
   }
@@ -102,9 +107,15 @@ export async function placeFile(
  */
 const noReflink = new Set<string>();
 
-async function reflinkOrCopy(src: string, dst: string, mode?: number): Promise<PlaceMethod> {
-  // Deno's path permissions are checked here: the FFI call itself bypasses them.
-  const info = Deno.statSync(src);
+async function reflinkOrCopy(
+  src: string,
+  dst: string,
+  mode?: number,
+  srcInfo?: Deno.FileInfo,
+): Promise<PlaceMethod> {
+  // Deno's path permissions are checked here (or by the caller's stat): the FFI call
+  // itself bypasses them.
+  const info = srcInfo ?? Deno.statSync(src);
   const pair = `${dirOf(src)}\0${dirOf(dst)}`;
   if (info.isFile && !noReflink.has(pair) && mayWrite(dst)) {
     assertAbsent(dst);
@@ -122,8 +133,13 @@ function dirOf(path: string): string {
   return i < 0 ? "." : path.slice(0, i);
 }
 
-async function copy(src: string, dst: string, mode?: number): Promise<"copy"> {
-  const info = Deno.statSync(src);
+async function copy(
+  src: string,
+  dst: string,
+  mode?: number,
+  srcInfo?: Deno.FileInfo,
+): Promise<"copy"> {
+  const info = srcInfo ?? Deno.statSync(src);
   return await copyChecked(src, dst, info, mode);
 }
 
@@ -138,9 +154,12 @@ async function copyChecked(
     // A small file is read and written with an exclusive create (which also refuses an
     // existing dst): half the system calls of `copyFileSync`, which opens both files
     // twice (once to check they differ) and needs the separate absence check below.
+    // The mode is set exactly by the write (an fchmod of the new file, whatever the umask).
     const data = Deno.readFileSync(src);
-    Deno.writeFileSync(dst, data, { createNew: true, mode: 0o600 });
-    Deno.chmodSync(dst, mode ?? (info.mode ?? 0o644) & 0o7777);
+    Deno.writeFileSync(dst, data, {
+      createNew: true,
+      mode: mode ?? (info.mode ?? 0o644) & 0o7777,
+    });
     return "copy";
   }
   assertAbsent(dst);

@@ -50,6 +50,13 @@ const BATCH_SIZE = 1 << 20;
 const CHUNK_SIZE = 4 << 20;
 /** How many missing objects an error lists. */
 const LIST_MAX = 5;
+/**
+ * While a file is exported with fsync, its flush to disk is started in the background
+ * (`fdatasync`, one at a time) after each this many bytes: the disk writes overlap the
+ * reading and hashing of the next objects, and the fsync at the end has only the tail
+ * left to write.
+ */
+const EARLY_FLUSH_BYTES = 64 << 20;
 
 /** Options of {@link writeExport}. */
 export interface WriteExportOptions {
@@ -159,7 +166,7 @@ export async function exportToPath(path: string, opts: ExportToPathOptions): Pro
   let open = true;
   let renamed = false;
   try {
-    const base = new FileSink(file);
+    const base = new FileSink(file, fsync ? file : undefined);
     const sink = gzip ? new GzipSink(base) : base;
     let objects: number;
     try {
@@ -170,6 +177,7 @@ export async function exportToPath(path: string, opts: ExportToPathOptions): Pro
       throw err;
     }
     try {
+      await base.flushed();
       if (fsync) await file.sync();
       file.close();
       open = false;
@@ -208,22 +216,52 @@ interface Sink {
   abort(reason: unknown): Promise<void>;
 }
 
-/** Writes straight to a file (or stdout); the file is not closed. */
+/**
+ * Writes straight to a file (or stdout); the file is not closed. With `flushFile`, a
+ * flush to disk of what was written is started every {@link EARLY_FLUSH_BYTES} (see
+ * there); {@link flushed} waits for the one in flight.
+ */
 class FileSink implements Sink {
   bytes = 0;
   readonly #file: Pick<Deno.FsFile, "write">;
-  constructor(file: Pick<Deno.FsFile, "write">) {
+  readonly #flushFile: Pick<Deno.FsFile, "syncData"> | undefined;
+  #sinceFlush = 0;
+  #flushing: Promise<void> | null = null;
+  #flushError: { err: unknown } | null = null;
+  constructor(file: Pick<Deno.FsFile, "write">, flushFile?: Pick<Deno.FsFile, "syncData">) {
     this.#file = file;
+    this.#flushFile = flushFile;
   }
   async write(chunk: Uint8Array): Promise<void> {
     await writeAll(this.#file, chunk);
     this.bytes += chunk.length;
+    if (this.#flushFile === undefined) return;
+    this.#sinceFlush += chunk.length;
+    if (this.#sinceFlush >= EARLY_FLUSH_BYTES && this.#flushing === null) {
+      this.#sinceFlush = 0;
+      this.#flushing = this.#flushFile.syncData().then(
+        () => {
+          this.#flushing = null;
+        },
+        (err) => {
+          this.#flushError ??= { err };
+          this.#flushing = null;
+        },
+      );
+    }
   }
   writeOwned(chunk: Uint8Array): Promise<void> {
     return this.write(chunk);
   }
+  /** Waits for the background flush in flight; throws when one failed. */
+  async flushed(): Promise<void> {
+    await this.#flushing;
+    if (this.#flushError !== null) throw this.#flushError.err;
+  }
   async close(): Promise<void> {}
-  async abort(): Promise<void> {}
+  async abort(): Promise<void> {
+    await this.#flushing;
+  }
 }
 
 /** Writes to a web stream; borrowed chunks are copied (the stream may queue them). */

@@ -7,6 +7,8 @@
 import { absolutePath } from "../repo/global_config.ts";
 import { commitStaged, readExport } from "../archive/import.ts";
 import type { State } from "../model/state.ts";
+import type { Repo } from "../repo/repo.ts";
+import type { StatCache } from "../repo/stat_cache.ts";
 import { withWriteLock } from "../repo/transaction.ts";
 import { openRepo, type RepoOptions } from "./common.ts";
 
@@ -25,25 +27,47 @@ export interface ImportRepoResult {
 }
 
 /**
+ * Records the objects the import hashed and placed as verified in the stat cache, so a
+ * checkout right after the import does not hash them again (only a cache: an object
+ * that cannot be looked at is simply not recorded).
+ */
+function recordVerified(repo: Repo, cache: StatCache, shas: string[]): void {
+  if (!repo.store.pathOf) return;
+  for (const sha of shas) {
+    try {
+      cache.recordObject(sha, Deno.statSync(repo.store.pathOf(sha)));
+    } catch {
+      // not recorded: a later checkout verifies it
+    }
+  }
+}
+
+/**
  * Reads the whole archive into `.pvr/tmp` first — every entry checked (no absolute,
  * `..`, link or device entries), every object verified against its name, the state
  * validated and every object it references present — and only then moves the objects
  * into the store and switches `.pvr/json` (replaced wholesale, as the Go pvr does). A
- * bad archive changes nothing. The working tree is not touched: run checkout.
+ * bad archive changes nothing. The working tree is not touched: run checkout. The
+ * objects it added are recorded as verified (stat cache), so that checkout does not
+ * hash them again.
  *
  * Permissions: read, write.
  */
 export async function importRepo(opts: ImportRepoOptions): Promise<ImportRepoResult> {
   const repo = await openRepo(opts);
-  return await withWriteLock(repo, opts, async () => {
+  return await withWriteLock(repo, opts, async (cache) => {
     const staging = await Deno.makeTempDir({ dir: await repo.tmpDir(), prefix: "import-" });
     try {
       const source = typeof opts.input === "string"
         ? absolutePath(opts.input, opts.dir)
         : opts.input;
       const { state, objects } = await readExport(source, staging, { existing: repo.store });
-      const added = await commitStaged(objects, staging, repo.store);
+      const verified: string[] = [];
+      const added = await commitStaged(objects, staging, repo.store, {
+        onAdded: (sha) => verified.push(sha),
+      });
       await repo.writePristine(state);
+      recordVerified(repo, cache, verified);
       return { objects: added, state };
     } finally {
       await Deno.remove(staging, { recursive: true }).catch(() => {});

@@ -3,8 +3,12 @@
  * journalled as a whole.
  *
  * Every file is first built in `.pvr/tmp/` and renamed over its target, so a reader
- * never sees a half-written file. The whole checkout is recorded in `.pvr/journal`
- * first; a killed checkout is finished by the next command (see transaction.ts).
+ * never sees a half-written file — except a hardlink to a target that does not exist
+ * yet, which `link()` creates whole in one step, so it is made under its final name.
+ * The whole checkout is recorded in `.pvr/journal` first; a killed checkout is finished
+ * by the next command (see transaction.ts), which re-places every file the stat cache
+ * does not vouch for. Durability is made once, at the end (one `syncfs`), before the
+ * journal is removed.
  *
  * Differences from the Go pvr: no file is written outside the repo (keys are validated
  * and no parent directory may be a symlink); blobs are verified before use; files that
@@ -22,6 +26,7 @@ import { validateStateKey } from "../model/paths.ts";
 import { isInlineJson, type State } from "../model/state.ts";
 import { placeFile, type PlaceMethod } from "../../native/place_file.ts";
 import { syncPaths } from "../../native/durability.ts";
+import { sha256File } from "../store/hash.ts";
 import type { Repo } from "./repo.ts";
 import type { StatCache } from "./stat_cache.ts";
 import { clearJournal, type Journal, writeJournal } from "./journal.ts";
@@ -123,18 +128,11 @@ function ensureParents(
   return !fresh;
 }
 
-function targetIsDirectory(path: string): boolean {
-  try {
-    return Deno.lstatSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Places one blob at `tmp`: a trusted object (verified before, per the stat cache) is
  * hardlinked, reflinked or copied directly; an untrusted one is copied through the
- * store, which verifies its hash on the way (and is then trusted).
+ * store, which verifies its hash on the way (and is then trusted). `st` is the object's
+ * stat taken by the preflight (taken here when absent).
  */
 async function placeBlob(
   repo: Repo,
@@ -142,23 +140,13 @@ async function placeBlob(
   tmp: string,
   hardlink: boolean,
   cache: StatCache,
+  st: Deno.FileInfo | undefined,
 ): Promise<PlaceMethod> {
   const objPath = repo.store.pathOf(sha);
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(objPath);
-  } catch {
-    throw new PvrError("OBJECT_MISSING", `object ${sha} is missing from ${repo.store.location}`);
-  }
+  st ??= statObject(repo, sha);
   if (!cache.objectTrusted(sha, st)) {
     if (hardlink) {
-      const v = await repo.store.verify(sha);
-      if (v !== "ok") {
-        throw new PvrError(
-          v === "missing" ? "OBJECT_MISSING" : "OBJECT_CORRUPT",
-          `object ${sha} is ${v}`,
-        );
-      }
+      await verifyObject(repo, sha);
       cache.recordObject(sha, st);
     } else {
       await repo.store.copyTo(sha, tmp, 0o644);
@@ -166,7 +154,62 @@ async function placeBlob(
       return "copy";
     }
   }
-  return await placeFile(objPath, tmp, hardlink ? "hardlink" : "auto", { mode: 0o644 });
+  return await placeFile(objPath, tmp, hardlink ? "hardlink" : "auto", {
+    mode: 0o644,
+    srcInfo: st,
+  });
+}
+
+function statObject(repo: Repo, sha: string, key?: string): Deno.FileInfo {
+  try {
+    return Deno.statSync(repo.store.pathOf(sha));
+  } catch {
+    throw new PvrError(
+      "OBJECT_MISSING",
+      `object ${sha} is missing from ${repo.store.location}`,
+      key === undefined ? undefined : { path: key },
+    );
+  }
+}
+
+/** Hashes an object; anything but a match is an error. */
+async function verifyObject(repo: Repo, sha: string, key?: string): Promise<void> {
+  const v = await repo.store.verify(sha);
+  if (v !== "ok") {
+    throw new PvrError(
+      v === "missing" ? "OBJECT_MISSING" : "OBJECT_CORRUPT",
+      `object ${sha} is ${v}`,
+      key === undefined ? undefined : { path: key },
+    );
+  }
+}
+
+/**
+ * Hardlinks a trusted object straight to `target`, which is known not to exist (its
+ * directory was created by this checkout, or an `lstat` found nothing): `link()` makes
+ * the name and the whole content appear at once, so the temp name and the rename of
+ * the other paths are not needed. Returns false when the link could not be made here
+ * (the name appeared meanwhile, or the file system wants a copy): the caller then takes
+ * the temp-name path.
+ */
+function linkDirect(objPath: string, target: string): boolean {
+  try {
+    Deno.linkSync(objPath, target);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists || LINK_FALLBACK.has(errorCode(err))) {
+      return false;
+    }
+    throw err;
+  }
+}
+
+/** `link(2)` errors after which the object is placed the ordinary way (see place_file.ts). */
+const LINK_FALLBACK = new Set(["EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "";
 }
 
 /** Writes `state` into the repo's working tree. The caller holds the repo lock. */
@@ -179,7 +222,7 @@ export async function checkoutState(
   const canonical = !!opts.canonical || hardlink;
   const keys = [...state.keys()].filter((k) => k !== "#spec");
   for (const key of keys) validateStateKey(key);
-  await preflight(repo, state, keys, hardlink, opts.cache);
+  const objects = await preflight(repo, state, keys, hardlink, opts.cache);
   const journal: Journal = {
     op: "checkout",
     hardlink,
@@ -189,7 +232,7 @@ export async function checkoutState(
   };
   await writeJournal(repo.paths, journal);
   try {
-    return await writeState(repo, state, keys, journal, opts.cache);
+    return await writeState(repo, state, keys, journal, opts.cache, objects);
   } catch (err) {
     // A checkout that failed (rather than being killed) is reported, not replayed by
     // every later command: a kept journal would make status, fsck, ... fail the same way.
@@ -199,8 +242,8 @@ export async function checkoutState(
 }
 
 /**
- * True when the working file of blob `key` already holds `sha` (per the stat cache)
- * and, in hardlink mode, is the store's inode.
+ * True when the working file of blob `key` (whose `lstat` is `current`) already holds
+ * `sha` (per the stat cache) and, in hardlink mode, is the store's inode.
  */
 function alreadyRight(
   repo: Repo,
@@ -208,17 +251,42 @@ function alreadyRight(
   sha: string,
   hardlink: boolean,
   cache: StatCache,
+  current: Deno.FileInfo,
 ): boolean {
-  const current = lstatOrNull(`${repo.dir}/${key}`);
-  if (!current || !current.isFile || cache.lookupFile(key, current) !== sha) return false;
+  if (!current.isFile || cache.lookupFile(key, current) !== sha) return false;
   return !hardlink || current.ino === lstatOrNull(repo.store.pathOf(sha))?.ino;
+}
+
+/**
+ * The `lstat` of the target of `key` (null when there is none), after making sure
+ * that no directory is in the way. `mayExist` false means a parent directory is
+ * missing or was created by this checkout: then nothing is looked up (see
+ * {@link ensureParents}); `created` names the directories this checkout made.
+ */
+function probeTarget(
+  target: string,
+  key: string,
+  mayExist: boolean,
+  created?: Set<string>,
+): Deno.FileInfo | null {
+  const current = mayExist ? lstatOrNull(target) : null;
+  // In a directory this checkout created, only what it made can be in the way.
+  if (current ? current.isDirectory : created?.has(key)) {
+    throw new PvrError("BAD_WORKTREE", `cannot check out ${key}: a directory is in the way`, {
+      path: key,
+    });
+  }
+  return current;
 }
 
 /**
  * Refuses a checkout that would fail part-way, before anything is written: a parent
  * directory that is a symlink or a file, a directory where a file goes, an object to
- * place that is not in the store, and (hardlink mode, which verifies every untrusted
- * object before linking it anyway) an object whose bytes do not match its name.
+ * place that is not in the store, and an object whose bytes do not match its name
+ * (every object this repo has not verified before is hashed here, and then trusted).
+ *
+ * Returns the stat of each object to place (so the writing pass need not take it
+ * again); every one of them is trusted by the stat cache.
  */
 async function preflight(
   repo: Repo,
@@ -226,38 +294,26 @@ async function preflight(
   keys: string[],
   hardlink: boolean,
   cache: StatCache,
-): Promise<void> {
+): Promise<Map<string, Deno.FileInfo>> {
   const checked = new Set<string>();
   const missing = new Set<string>();
+  const objects = new Map<string, Deno.FileInfo>();
   for (const key of keys) {
     const mayExist = ensureParents(repo.dir, key, checked, false, missing);
-    if (mayExist && targetIsDirectory(`${repo.dir}/${key}`)) {
-      throw new PvrError("BAD_WORKTREE", `cannot check out ${key}: a directory is in the way`, {
-        path: key,
-      });
-    }
+    const current = probeTarget(`${repo.dir}/${key}`, key, mayExist);
     const value = state.get(key)!;
     if (isInlineJson(key, value)) continue;
     const sha = (value as string).toLowerCase();
-    if (mayExist && alreadyRight(repo, key, sha, hardlink, cache)) continue;
-    const st = lstatOrNull(repo.store.pathOf(sha));
-    if (st === null) {
-      throw new PvrError("OBJECT_MISSING", `object ${sha} is missing from ${repo.store.location}`, {
-        path: key,
-      });
-    }
-    if (hardlink && !cache.objectTrusted(sha, st)) {
-      const v = await repo.store.verify(sha);
-      if (v !== "ok") {
-        throw new PvrError(
-          v === "missing" ? "OBJECT_MISSING" : "OBJECT_CORRUPT",
-          `object ${sha} is ${v}`,
-          { path: key },
-        );
-      }
+    if (current && alreadyRight(repo, key, sha, hardlink, cache, current)) continue;
+    if (objects.has(sha)) continue;
+    const st = statObject(repo, sha, key);
+    if (!cache.objectTrusted(sha, st)) {
+      await verifyObject(repo, sha, key);
       cache.recordObject(sha, st);
     }
+    objects.set(sha, st);
   }
+  return objects;
 }
 
 /** The writing part of {@link checkoutState} (the journal is in place). */
@@ -267,6 +323,7 @@ async function writeState(
   keys: string[],
   journal: Journal,
   cache: StatCache,
+  objects: Map<string, Deno.FileInfo>,
 ): Promise<CheckoutStateResult> {
   const { hardlink, canonical } = journal;
   const tmpDir = await repo.tmpDir();
@@ -284,21 +341,17 @@ async function writeState(
     const value = state.get(key)!;
     const target = `${repo.dir}/${key}`;
     const mayExist = ensureParents(repo.dir, key, checked, true, created);
-    // In a directory this checkout created, only what it made can be in the way.
-    if (mayExist ? targetIsDirectory(target) : created.has(key)) {
-      throw new PvrError("BAD_WORKTREE", `cannot check out ${key}: a directory is in the way`, {
-        path: key,
-      });
-    }
-    const tmp = tmpName(tmpDir);
+    const current = probeTarget(target, key, mayExist, created);
+    let tmp: string | null = null;
     try {
       if (isInlineJson(key, value)) {
         const bytes = encoder.encode(inlineFileText(value, canonical));
-        if (mayExist && sameBytes(target, bytes)) {
+        if (current && sameBytes(target, bytes, current)) {
           result.unchanged++;
           continue;
         }
         // Synchronous: for a small file an async op costs more than the work.
+        tmp = tmpName(tmpDir);
         Deno.writeFileSync(tmp, bytes, { mode: 0o644 });
         Deno.renameSync(tmp, target);
         written.push(target);
@@ -306,18 +359,44 @@ async function writeState(
         continue;
       }
       const sha = (value as string).toLowerCase();
-      if (mayExist && alreadyRight(repo, key, sha, hardlink, cache)) {
+      if (current && alreadyRight(repo, key, sha, hardlink, cache, current)) {
         result.unchanged++;
         continue;
       }
-      const method = await placeBlob(repo, sha, tmp, hardlink, cache);
-      Deno.renameSync(tmp, target);
+      const objSt = objects.get(sha);
+      if (
+        hardlink && current?.isFile && objSt !== undefined && current.ino === objSt.ino &&
+        current.dev === objSt.dev
+      ) {
+        // Already a link to the (verified) object, which the cache did not know (a killed
+        // checkout made it): a rename of another link over it would do nothing at all.
+        result.unchanged++;
+        cache.recordFile(key, current, sha);
+        continue;
+      }
+      let method: PlaceMethod;
+      if (
+        hardlink && current === null && objSt !== undefined && cache.objectTrusted(sha, objSt) &&
+        linkDirect(repo.store.pathOf(sha), target)
+      ) {
+        method = "hardlink";
+      } else {
+        tmp = tmpName(tmpDir);
+        method = await placeBlob(repo, sha, tmp, hardlink, cache, objSt);
+        Deno.renameSync(tmp, target);
+      }
+      tmp = null;
       written.push(target);
       result.written[method]++;
       const st = Deno.statSync(target);
+      if (method === "hardlink" && objSt !== undefined && st.ino !== objSt.ino) {
+        // The object was replaced (by another writer of the store) after it was
+        // checked: what was linked is not the verified inode, so check its bytes.
+        await verifyLinked(target, sha, key);
+      }
       cache.recordFile(key, st, sha);
     } catch (err) {
-      await Deno.remove(tmp).catch(() => {});
+      if (tmp !== null) await Deno.remove(tmp).catch(() => {});
       throw err;
     }
   }
@@ -345,12 +424,19 @@ async function writeState(
   return result;
 }
 
+/** Hashes a file just linked into the tree; on a mismatch it is removed again. */
+async function verifyLinked(target: string, sha: string, key: string): Promise<void> {
+  const got = (await sha256File(target)).sha;
+  if (got === sha) return;
+  await Deno.remove(target).catch(() => {});
+  throw new PvrError("OBJECT_CORRUPT", `object ${sha} is corrupt`, { path: key });
+}
+
 const encoder = new TextEncoder();
 
-/** True when `path` is a regular file holding exactly `bytes` (small files only). */
-function sameBytes(path: string, bytes: Uint8Array): boolean {
-  const st = lstatOrNull(path);
-  if (!st || !st.isFile || st.size !== bytes.length) return false;
+/** True when `path` (whose `lstat` is `st`) is a regular file holding exactly `bytes` (small files only). */
+function sameBytes(path: string, bytes: Uint8Array, st: Deno.FileInfo): boolean {
+  if (!st.isFile || st.size !== bytes.length) return false;
   const current = Deno.readFileSync(path);
   for (let i = 0; i < bytes.length; i++) if (current[i] !== bytes[i]) return false;
   return true;

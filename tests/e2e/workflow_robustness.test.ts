@@ -400,12 +400,8 @@ Deno.test({
   },
 });
 
-// BUG (core/store/fs_store.ts, #store): an incoming object is dropped when the store
-// holds a file of that name with the same size ("counts as intact"), so a damaged
-// object of the right size (a flipped bit, the common case) can never be repaired:
-// `pvr get <good copy>` prints "bsp/kernel.img [OK]", "Imported 1 objects", exits 0,
-// and fsck still reports the object corrupt. Expected: what fsck reports as damaged, a
-// get of good bytes replaces.
+// A damaged object of the right size (a flipped bit, the common case) is repaired by a
+// get of good bytes: the store keeps an existing object only when it re-hashes right.
 Deno.test({
   name: "get from a good copy replaces a damaged object of the same size",
   async fn() {
@@ -421,13 +417,10 @@ Deno.test({
   },
 });
 
-// BUG (core/repo/checkout.ts): a checkout that meets a damaged object fails with exit 4
-// only after it has rewritten the files that come before it (in key order): the tree is
-// left half checked out. Expected: a refused checkout changes nothing (the objects it
-// needs are verified before any file is touched).
+// A checkout that meets a damaged object fails with exit 4 before it touches any file:
+// the objects it needs are verified first, so the tree is never left half checked out.
 Deno.test({
   name: "a checkout refused for a damaged object leaves every file as it was",
-  ignore: true,
   async fn() {
     const { root, sh, objects } = await place("pvr-wf-corrupt-atomic-");
     const r = `${root}/r`;

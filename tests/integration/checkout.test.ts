@@ -170,3 +170,23 @@ Deno.test("checkout() outside a repository fails with NOT_A_REPO", async () => {
     await rejectsWithCode(checkout(r.opts), "NOT_A_REPO");
   }, { init: false });
 });
+
+Deno.test("checkout() refused for a damaged object changes no file, in copy and hardlink mode", async () => {
+  await withRepo(async (r) => {
+    await committed(r, { ...FILES, "z.bin": "zzzz\n" });
+    const obj = `${r.objectsDir}/${sha256Hex("zzzz\n")}`;
+    await Deno.chmod(obj, 0o644);
+    await Deno.writeTextFile(obj, "ZZZZ\n"); // same size, other bytes (and a newer mtime)
+    await Deno.chmod(obj, 0o444);
+    await Deno.writeTextFile(`${r.dir}/a.txt`, "edited\n"); // comes first: would be reverted
+    await Deno.writeTextFile(`${r.dir}/c.json`, '{"edited": true}');
+    await Deno.remove(`${r.dir}/z.bin`);
+    for (const hardlink of [false, true]) {
+      await rejectsWithCode(checkout({ ...r.opts, hardlink }), "OBJECT_CORRUPT");
+      assert.equal(await Deno.readTextFile(`${r.dir}/a.txt`), "edited\n", `hardlink ${hardlink}`);
+      assert.equal(await Deno.readTextFile(`${r.dir}/c.json`), '{"edited": true}');
+      assert.equal(await exists(`${r.dir}/z.bin`), false);
+      assert.equal(await exists(`${r.dir}/.pvr/journal`), false);
+    }
+  });
+});

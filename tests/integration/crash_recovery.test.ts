@@ -6,7 +6,9 @@
  * holder does not block anyone.
  *
  * The kill moments come from a seeded PRNG: `PVR_CRASH_SEED=<seed>` replays a run (the
- * seed is in every test name). More trials: `deno run -A scripts/stress_crash.ts`.
+ * seed is in every test name). More trials: `deno run -A scripts/stress_crash.ts`. A
+ * hardlink checkout into an empty tree (files linked straight to their final names) has
+ * its own trials.
  */
 
 import assert from "node:assert/strict";
@@ -17,6 +19,7 @@ import {
   type CrashOp,
   type Fixture,
   type FixtureSet,
+  mulberry32,
   pvrCommand,
   type PvrPlace,
   readStateBytes,
@@ -31,6 +34,7 @@ import {
   waitForLock,
   workspace,
 } from "../support/crash_scenarios.ts";
+import { add, commit, init } from "../../mod.ts";
 
 const SEED = seedFromEnv();
 const TRIALS_PER_OP = 13;
@@ -232,3 +236,162 @@ Deno.test({
     }
   },
 });
+
+// ---------------------------------------------------------------------------------
+// A hardlink checkout into an empty tree (files are linked straight to their names)
+
+const HARDLINK_TRIALS = 8;
+
+/**
+ * A committed repository (600 small files in 30 directories, 10 inline JSON files) and
+ * a checkout root holding only a copy of its `.pvr`: `pvr checkout --hardlink` there
+ * links each object straight to its final name (the directories are new).
+ */
+async function hardlinkFixture(root: string): Promise<{ src: string; configDir: string }> {
+  const src = `${root}/src`;
+  const configDir = `${root}/config`;
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 600; i++) files[`d${i % 30}/f${i}.bin`] = `small ${i}\n`.repeat(1 + i % 7);
+  for (let i = 0; i < 10; i++) files[`cfg/c${i}.json`] = JSON.stringify({ n: i, on: true });
+  for (const [k, v] of Object.entries(files)) {
+    await Deno.mkdir(`${src}/${k.slice(0, k.lastIndexOf("/"))}`, { recursive: true });
+    await Deno.writeTextFile(`${src}/${k}`, v);
+  }
+  await init({ dir: src, configDir });
+  await add({ dir: src, configDir });
+  await commit({ dir: src, configDir, message: "H" });
+  return { src, configDir };
+}
+
+/** A fresh empty checkout root with a copy of `src`'s `.pvr` (no stat cache). */
+async function emptyCheckoutRoot(src: string, dir: string): Promise<void> {
+  await Deno.mkdir(`${dir}/.pvr`, { recursive: true });
+  for (const e of Deno.readDirSync(`${src}/.pvr`)) {
+    if (e.isFile && e.name !== "stat-cache") {
+      await Deno.copyFile(`${src}/.pvr/${e.name}`, `${dir}/.pvr/${e.name}`);
+    }
+  }
+}
+
+/** Every path below `dir` but `.pvr` (directories end in `/`). */
+function treeNames(dir: string, rel = ""): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(rel ? `${dir}/${rel}` : dir)) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (p === ".pvr") continue;
+    if (e.isDirectory) out.push(`${p}/`, ...treeNames(dir, p));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+/** Kills land this many ms (at most) after the journal appears: while files are written. */
+const WRITE_WINDOW_MS = 40;
+
+/**
+ * Runs `pvr checkout --hardlink` and SIGKILLs it `delayMs` after its journal appears
+ * (the writing phase; before it, nothing is written), unless it exits first.
+ */
+async function killWhileWriting(
+  place: PvrPlace,
+  delayMs: number,
+): Promise<{ killed: boolean; code: number; stderr: string }> {
+  const child = pvrCommand(["checkout", "--hardlink"], place).spawn();
+  const output = child.output();
+  let exited = false;
+  output.then(() => exited = true, () => exited = true);
+  while (!exited && (await Deno.lstat(`${place.cwd}/.pvr/journal`).catch(() => null)) === null) {
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  const t0 = performance.now();
+  while (!exited && performance.now() - t0 < delayMs) await new Promise((r) => setTimeout(r, 0));
+  if (!exited) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it has just exited
+    }
+  }
+  const out = await output;
+  return {
+    killed: out.signal === "SIGKILL",
+    code: out.code,
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test(
+  `checkout --hardlink into an empty tree killed with SIGKILL at ${HARDLINK_TRIALS} random ` +
+    `moments leaves nothing or a partial tree that the next command completes into hardlinks ` +
+    `(seed ${SEED})`,
+  async (t) => {
+    const root = await Deno.makeTempDir({ prefix: "pvr-crash-hardlink-" });
+    try {
+      const { src, configDir } = await hardlinkFixture(root);
+      const state = JSON.parse(await Deno.readTextFile(`${src}/.pvr/json`)) as Record<
+        string,
+        unknown
+      >;
+      const blobs = Object.entries(state).filter(([k, v]) =>
+        !k.startsWith("#") && !k.endsWith(".json") && typeof v === "string"
+      ) as [string, string][];
+      // An uninterrupted run: its duration sets the kill window, its tree the goal.
+      const ref = `${root}/ref`;
+      await emptyCheckoutRoot(src, ref);
+      const full = await runPvr(["checkout", "--hardlink"], { cwd: ref, configDir });
+      assert.equal(full.code, 0, full.stderr);
+      const want = treeNames(ref);
+      assert.equal(want.filter((p) => !p.endsWith("/")).length, 610);
+      let killed = 0;
+      for (let trial = 0; trial < HARDLINK_TRIALS; trial++) {
+        await t.step(
+          `hardlink checkout killed at a random moment (seed ${SEED}, trial ${trial})`,
+          async () => {
+            const place = { cwd: `${root}/t${trial}`, configDir };
+            await emptyCheckoutRoot(src, place.cwd);
+            const fraction = mulberry32((SEED ^ Math.imul(trial + 1, 0x9e3779b1)) >>> 0)();
+            const run = await killWhileWriting(place, fraction * WRITE_WINDOW_MS);
+            if (run.killed) killed++;
+            else assert.equal(run.code, 0, run.stderr);
+            const journal = await Deno.lstat(`${place.cwd}/.pvr/journal`).catch(() => null);
+            const before = treeNames(place.cwd);
+            // No journal: nothing may have been written (the journal comes first).
+            if (journal === null && run.killed) {
+              assert.ok(
+                before.length === 0 || before.join() === want.join(),
+                `killed without a journal, yet the tree is partial: ${before.length} entries`,
+              );
+            }
+            // The next command finishes the checkout (or there was none to finish).
+            const st = await runPvrInProcess(["status", "--json"], place);
+            assert.equal(st.code, 0, st.stderr);
+            const after = treeNames(place.cwd);
+            if (after.length === 0) {
+              assert.ok(
+                run.killed && journal === null,
+                "the tree is empty after a finished checkout",
+              );
+              return;
+            }
+            assert.deepEqual(after, want);
+            const s = JSON.parse(st.stdout);
+            assert.deepEqual([s.added, s.removed, s.changed], [[], [], []], st.stdout);
+            for (const [key, sha] of blobs) {
+              const file = Deno.lstatSync(`${place.cwd}/${key}`);
+              const obj = Deno.statSync(`${configDir}/objects/${sha}`);
+              assert.equal(file.ino, obj.ino, `${key} is not a hardlink to its object`);
+            }
+            assert.equal(await Deno.lstat(`${place.cwd}/.pvr/journal`).catch(() => null), null);
+            const tmp = `${place.cwd}/.pvr/tmp`;
+            const left = await Deno.lstat(tmp).then(() => [...Deno.readDirSync(tmp)], () => []);
+            assert.deepEqual(left, [], "temp files left in .pvr/tmp");
+            assert.equal((await runPvrInProcess(["fsck"], place)).code, 0);
+          },
+        );
+      }
+      assert.ok(killed > 0, `no hardlink checkout trial was killed (seed ${SEED})`);
+    } finally {
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+  },
+);

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { checkout, exportRepo, importRepo, init, status } from "../../mod.ts";
+import { StatCache } from "../../core/repo/stat_cache.ts";
 import {
   commitFiles,
   exists,
@@ -213,4 +214,35 @@ Deno.test("exportRepo() and importRepo() outside a repository fail with NOT_A_RE
     await rejectsWithCode(importRepo({ ...r.opts, input: "x.tar" }), "NOT_A_REPO");
     assert.equal(await exists(`${r.dir}/x.tar`), false);
   }, { init: false });
+});
+
+Deno.test("importRepo() records the objects it verified, so a hardlink checkout links them without hashing again", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    await exportRepo({ ...r.opts, output: `${r.root}/out.tar` });
+    const objectsDir = `${r.root}/other-objects`;
+    const dir = await freshRepo(r, "other", objectsDir);
+    const res = await importRepo({ dir, configDir: r.configDir, input: `${r.root}/out.tar` });
+    assert.equal(res.objects, 3);
+    const cache = await StatCache.load(`${dir}/.pvr/stat-cache`);
+    for (const c of ["kernel", "top", "x"]) {
+      const sha = sha256Hex(c);
+      assert.ok(
+        cache.objectTrusted(sha, Deno.statSync(`${objectsDir}/${sha}`)),
+        `${c} not trusted`,
+      );
+    }
+    // Trusted objects are linked as they are: damage that keeps size and mtime goes
+    // unnoticed by checkout (fsck re-hashes), which shows no hashing happened.
+    const top = `${objectsDir}/${sha256Hex("top")}`;
+    const st = Deno.statSync(top);
+    await Deno.chmod(top, 0o644);
+    await Deno.writeTextFile(top, "TOP");
+    await Deno.utime(top, st.atime!, st.mtime!);
+    await Deno.chmod(top, 0o444);
+    const co = await checkout({ dir, configDir: r.configDir, hardlink: true });
+    assert.equal(co.written.hardlink, 4);
+    assert.equal(await Deno.readTextFile(`${dir}/top.bin`), "TOP");
+    assert.equal(Deno.statSync(`${dir}/top.bin`).ino, st.ino);
+  });
 });

@@ -12,6 +12,7 @@ import {
   concat,
   exportEntries,
   gnuTar,
+  rawEntry,
   rawTar,
   sha256,
   stateOf,
@@ -226,5 +227,91 @@ Deno.test("readExport of a file that does not exist fails with FAILED", async ()
       readExport(`${dir}/nope.tgz`, `${dir}/staging`),
       (e) => isPvrError(e, "FAILED") && e.message.includes("nope.tgz"),
     );
+  });
+});
+
+Deno.test("commitStaged replaces a damaged object of another size and leaves an intact one as it is", async () => {
+  await withTempDir(async (dir) => {
+    const { json, objects, state } = exportEntries({ "a.bin": "intact", "b.bin": "damaged" });
+    await Deno.writeFile(`${dir}/x.tar`, rawTar(json, ...objects));
+    const { store } = await storeWith(`${dir}/repo`, [bytes("intact")]);
+    const damaged = store.pathOf(state["b.bin"]);
+    await Deno.writeTextFile(damaged, "damaged, and longer"); // another size: not intact
+    const intactIno = Deno.statSync(store.pathOf(state["a.bin"])).ino;
+    // Stage both (no existing store given), so that both meet an object in the store.
+    const { objects: staged } = await readExport(`${dir}/x.tar`, `${dir}/staging`);
+    assert.equal(staged.size, 2);
+    const added: string[] = [];
+    const n = await commitStaged(staged, `${dir}/staging`, store, {
+      onAdded: (sha) => added.push(sha),
+    });
+    assert.equal(n, 1);
+    assert.deepEqual(added, [state["b.bin"]]);
+    assert.equal(await store.verify(state["b.bin"]), "ok");
+    assert.equal(Deno.statSync(store.pathOf(state["a.bin"])).ino, intactIno, "intact one replaced");
+  });
+});
+
+Deno.test("readExport of many objects, most already in the store, stages only the new ones", async () => {
+  await withTempDir(async (dir) => {
+    const blobs: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) blobs[`d/f${i}.bin`] = `object ${i}\n`;
+    const { json, objects, state } = exportEntries(blobs);
+    // The first 250 are in the store: more than the lookups made one by one.
+    const inStore = Array.from({ length: 250 }, (_, i) => bytes(`object ${i}\n`));
+    const { store } = await storeWith(`${dir}/repo`, inStore);
+    await Deno.writeFile(`${dir}/x.tar`, rawTar(json, ...objects));
+    const r = await readExport(`${dir}/x.tar`, `${dir}/staging`, { existing: store });
+    const want = Array.from({ length: 50 }, (_, i) => state[`d/f${250 + i}.bin`]).sort();
+    assert.deepEqual([...r.objects].sort(), want);
+    assert.deepEqual(
+      [...Deno.readDirSync(`${dir}/staging`)].map((e) => e.name).sort(),
+      want,
+      "only the new objects are in the staging directory",
+    );
+  });
+});
+
+Deno.test("readExport refuses a large object whose bytes do not match its name and leaves no file of it", async () => {
+  await withTempDir(async (dir) => {
+    const big = new Uint8Array(3 << 20).fill(9);
+    const wrong = sha256("something else");
+    const state = { "#spec": "pantavisor-service-system@1", "big.img": wrong };
+    await Deno.writeFile(
+      `${dir}/x.tar`,
+      rawTar(
+        rawEntry({ name: "json", mode: 0o600 }, bytes(JSON.stringify(state))),
+        rawEntry({ name: `objects/${wrong}` }, big),
+      ),
+    );
+    await assert.rejects(
+      readExport(`${dir}/x.tar`, `${dir}/staging`),
+      (e) => isPvrError(e, "OBJECT_CORRUPT") && e.message.includes(`objects/${wrong}`),
+    );
+    assert.deepEqual([...Deno.readDirSync(`${dir}/staging`)], []);
+  });
+});
+
+Deno.test("staged objects are read-only (0444), as in the store", async () => {
+  await withTempDir(async (dir) => {
+    const { store, state } = await sampleExport(dir);
+    await exportToPath(`${dir}/x.tar`, { state, store });
+    const r = await readExport(`${dir}/x.tar`, `${dir}/staging`);
+    assert.equal(r.objects.size, 3);
+    for (const sha of r.objects) {
+      assert.equal(Deno.statSync(`${dir}/staging/${sha}`).mode! & 0o777, 0o444, sha);
+    }
+  });
+});
+
+Deno.test("readExport into a reused staging directory replaces a stale file of an object's name", async () => {
+  await withTempDir(async (dir) => {
+    const { json, objects, state } = exportEntries({ "a.bin": "fresh bytes" });
+    await Deno.writeFile(`${dir}/x.tar`, rawTar(json, ...objects));
+    await Deno.mkdir(`${dir}/staging`);
+    await Deno.writeTextFile(`${dir}/staging/${state["a.bin"]}`, "stale");
+    const r = await readExport(`${dir}/x.tar`, `${dir}/staging`);
+    assert.deepEqual([...r.objects], [state["a.bin"]]);
+    assert.equal(await Deno.readTextFile(`${dir}/staging/${state["a.bin"]}`), "fresh bytes");
   });
 });
