@@ -8,8 +8,13 @@
  * target (≥ 0.7× curl's throughput), and get against curl + sync for information (pvr
  * fsyncs what it stores, curl does not); asserts nothing.
  *
+ * The hub runs as a process of its own (`--hub process`, the default), as a real server
+ * does: it does not share this process's JavaScript thread and heap, and its CPU time per
+ * GiB served is printed for both sides. `--hub inline` runs it in this process instead.
+ *
  * ```sh
- * deno run -A scripts/bench_remote.ts [--big-mib 256] [--files 4] [--rounds 5] [--rss-gib 4] [--keep]
+ * deno run -A scripts/bench_remote.ts [--big-mib 256] [--files 4] [--rounds 5] [--rss-gib 4]
+ *   [--hub process|inline] [--keep]
  * ```
  *
  * `--rss-gib 0` skips the 4 GiB part (it needs about 5 × that much free disk).
@@ -18,8 +23,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { startHub } from "../tests/support/hub/server.ts";
-import { login } from "../tests/support/hub/testing.ts";
+import { type Hub, startHub } from "../tests/support/hub/server.ts";
 import { add, commit, init } from "../mod.ts";
 import { buildWorkload, type WorkloadSpec } from "./bench/workload.ts";
 import { median, run, settle } from "./bench/harness.ts";
@@ -31,7 +35,10 @@ const { values: args } = parseArgs({
     files: { type: "string", default: "4" },
     "rss-gib": { type: "string", default: "4" },
     rounds: { type: "string", default: "5" },
+    hub: { type: "string", default: "process" },
     keep: { type: "boolean", default: false },
+    // Internal: this script as the hub's own process (see BenchHub).
+    "serve-hub": { type: "string" },
   },
 });
 
@@ -52,6 +59,153 @@ function rate(bytes: number, ms: number): string {
 function denoDir(): string {
   const env = Deno.env.toObject();
   return env.DENO_DIR || `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/deno`;
+}
+
+/** What the benchmark needs of the stand-in hub, in this process or in its own. */
+interface BenchHub extends AsyncDisposable {
+  url: string;
+  /** The hub's process (this one when inline). */
+  pid: number;
+  addUser(nick: string, password: string): Promise<void>;
+  /** Adds a device owned by `owner` with a trail holding `state`; returns its id. */
+  addDeviceWithTrail(owner: string, nick: string, state: Record<string, string>): Promise<string>;
+  clearRequests(): Promise<void>;
+  /** `Content-Length` of every blob PUT since the last {@link BenchHub.clearRequests}. */
+  blobPuts(): Promise<number[]>;
+}
+
+/** The hub's side of {@link BenchHub}: one JSON command a line. */
+type HubCommand =
+  | { op: "addUser"; nick: string; password: string }
+  | { op: "addDeviceWithTrail"; owner: string; nick: string; state: Record<string, string> }
+  | { op: "clearRequests" }
+  | { op: "blobPuts" };
+
+async function hubCommand(hub: Hub, c: HubCommand): Promise<unknown> {
+  switch (c.op) {
+    case "addUser":
+      hub.addUser(c.nick, c.password);
+      return null;
+    case "addDeviceWithTrail": {
+      const dev = hub.addDevice({ owner: c.owner, nick: c.nick });
+      await hub.addTrail(dev.id, c.state);
+      return dev.id;
+    }
+    case "clearRequests":
+      hub.clearRequests();
+      return null;
+    case "blobPuts":
+      return hub.requests.filter((q) => q.method === "PUT" && /s3\//.test(q.path))
+        .map((q) => Number(q.request["content-length"] ?? 0));
+  }
+}
+
+/** The lines of a byte stream. */
+async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let rest = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + text).split("\n");
+    rest = parts.pop()!;
+    yield* parts;
+  }
+  if (rest !== "") yield rest;
+}
+
+/** The hub in this process. */
+async function inlineHub(blobDir: string): Promise<BenchHub> {
+  const hub = await startHub({ blobDir });
+  return {
+    url: hub.url,
+    pid: Deno.pid,
+    addUser: async (nick, password) =>
+      void await hubCommand(hub, { op: "addUser", nick, password }),
+    addDeviceWithTrail: async (owner, nick, state) =>
+      await hubCommand(hub, { op: "addDeviceWithTrail", owner, nick, state }) as string,
+    clearRequests: async () => void await hubCommand(hub, { op: "clearRequests" }),
+    blobPuts: async () => await hubCommand(hub, { op: "blobPuts" }) as number[],
+    [Symbol.asyncDispose]: () => hub.close(),
+  };
+}
+
+/**
+ * This script as the hub's process (`--serve-hub <blob dir>`): prints the hub's URL,
+ * then answers one JSON command a line on stdin with one JSON line on stdout.
+ */
+async function serveHub(blobDir: string): Promise<void> {
+  const hub = await startHub({ blobDir });
+  say(JSON.stringify({ url: hub.url }));
+  for await (const line of linesOf(Deno.stdin.readable)) {
+    if (line === "") continue;
+    try {
+      say(JSON.stringify({ ok: await hubCommand(hub, JSON.parse(line)) }));
+    } catch (err) {
+      say(JSON.stringify({ error: String(err) }));
+    }
+  }
+  await hub.close();
+}
+
+/** The hub in a process of its own (this script with `--serve-hub`). */
+async function processHub(blobDir: string): Promise<BenchHub> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", import.meta.filename!, "--serve-hub", blobDir],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const lines = linesOf(child.stdout);
+  const next = async () => {
+    const r = await lines.next();
+    if (r.done) throw new Error("the hub process stopped");
+    return JSON.parse(r.value);
+  };
+  const { url } = await next();
+  // One command at a time: each answer is the next line.
+  let queue: Promise<unknown> = Promise.resolve();
+  const send = (c: HubCommand): Promise<unknown> => {
+    const p = queue.then(async () => {
+      await writer.write(enc.encode(JSON.stringify(c) + "\n"));
+      const a = await next();
+      if ("error" in a) throw new Error(`hub: ${a.error}`);
+      return a.ok;
+    });
+    queue = p.catch(() => {});
+    return p;
+  };
+  return {
+    url,
+    pid: child.pid,
+    addUser: async (nick, password) => void await send({ op: "addUser", nick, password }),
+    addDeviceWithTrail: async (owner, nick, state) =>
+      await send({ op: "addDeviceWithTrail", owner, nick, state }) as string,
+    clearRequests: async () => void await send({ op: "clearRequests" }),
+    blobPuts: async () => await send({ op: "blobPuts" }) as number[],
+    [Symbol.asyncDispose]: async () => {
+      await writer.close().catch(() => {});
+      await child.status;
+    },
+  };
+}
+
+/** CPU time (user + system) a process has used so far, in ms. */
+function cpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 (1-based) of the whole line; clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Logs in through `POST /auth/login`; returns the token. */
+async function login(hub: BenchHub, username: string, password: string): Promise<string> {
+  const res = await fetch(`${hub.url}/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  const doc = await res.json();
+  if (res.status !== 200) throw new Error(`login ${username}: ${res.status}`);
+  return doc.token;
 }
 
 /** Peak resident set size (VmHWM) of a process, in bytes, while it runs. */
@@ -128,15 +282,25 @@ async function main(): Promise<void> {
   const bigMiB = Number(args["big-mib"]);
   const files = Number(args.files);
   const rssGiB = Number(args["rss-gib"]);
+  const inline = args.hub === "inline";
+  if (!inline && args.hub !== "process") throw new Error("--hub must be process or inline");
   const root = await Deno.makeTempDir({ prefix: "pvr-bench-remote-" });
-  await using hub = await startHub({ blobDir: `${root}/hub-blobs` });
+  await Deno.mkdir(`${root}/hub-blobs`);
+  await using hub = inline
+    ? await inlineHub(`${root}/hub-blobs`)
+    : await processHub(`${root}/hub-blobs`);
   try {
-    say(`# pvr remote transfers vs curl, through the stand-in hub (${root})`);
-    hub.addUser("alice", "secret");
-    const device = hub.addDevice({ owner: "alice", nick: "bench" });
-    await hub.addTrail(device.id, { "#spec": SPEC });
+    say(
+      `# pvr remote transfers vs curl, through the stand-in hub ${
+        inline ? "in this process" : `in a process of its own (pid ${hub.pid})`
+      } (${root})`,
+    );
+    const load = Deno.loadavg().map((n) => n.toFixed(2)).join(" ");
+    say(`load average at start: ${load} (${navigator.hardwareConcurrency} CPUs)`);
+    await hub.addUser("alice", "secret");
+    const deviceId = await hub.addDeviceWithTrail("alice", "bench", { "#spec": SPEC });
     const alice = await login(hub, "alice", "secret");
-    const trail = `${hub.url}/trails/${device.id}`;
+    const trail = `${hub.url}/trails/${deviceId}`;
     const configDir = `${root}/config`;
     const env = {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
@@ -180,6 +344,9 @@ async function main(): Promise<void> {
     const gets: number[] = [];
     const curlGets: number[] = [];
     const curlGetsSynced: number[] = [];
+    // The hub's CPU time while serving each side's get (ms).
+    const hubCpuPvr: number[] = [];
+    const hubCpuCurl: number[] = [];
     let rssPush = 0;
     let rssGet = 0;
     const getDir = `${root}/get`;
@@ -187,15 +354,14 @@ async function main(): Promise<void> {
     await Deno.mkdir(`${root}/curl-out`);
     const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     for (let r = 0; r < rounds; r++) {
-      hub.addUser(`curl${r}`, "secret");
+      await hub.addUser(`curl${r}`, "secret");
       const curlToken = await login(hub, `curl${r}`, "secret");
       const urls = await Promise.all(
         blobs.map(([k, sha]) => register(hub.url, curlToken, k, sha, bigMiB * MiB)),
       );
-      hub.addUser(`pvr${r}`, "secret");
-      const dev = hub.addDevice({ owner: `pvr${r}`, nick: "bench" });
-      await hub.addTrail(dev.id, { "#spec": SPEC });
-      const url = `${hub.url}/trails/${dev.id}`;
+      await hub.addUser(`pvr${r}`, "secret");
+      const devId = await hub.addDeviceWithTrail(`pvr${r}`, "bench", { "#spec": SPEC });
+      const url = `${hub.url}/trails/${devId}`;
       const asUser = { ...env, PVR_ACCESSTOKEN: await login(hub, `pvr${r}`, "secret") };
       const pvrFirst = r % 2 === 1;
 
@@ -220,7 +386,9 @@ async function main(): Promise<void> {
         await Deno.mkdir(`${root}/curl-out`);
         await settle();
         const t0 = performance.now();
+        const c0 = cpuMs(hub.pid);
         curlGets.push(await curls(urls.map((u, i) => [u.get, "-o", `${root}/curl-out/${i}`])));
+        hubCpuCurl.push(cpuMs(hub.pid) - c0);
         await settle(); // what pvr does on top: its objects are on disk when it exits
         curlGetsSynced.push(performance.now() - t0);
       };
@@ -228,7 +396,9 @@ async function main(): Promise<void> {
         await Deno.remove(`${root}/get-objects`, { recursive: true });
         await Deno.mkdir(`${root}/get-objects`);
         await settle();
+        const c0 = cpuMs(hub.pid);
         const got = await pvr(["get", "-q", url], getDir, asUser);
+        hubCpuPvr.push(cpuMs(hub.pid) - c0);
         gets.push(got.ms);
         rssGet = Math.max(rssGet, got.rss);
       };
@@ -236,7 +406,9 @@ async function main(): Promise<void> {
       say(
         `round ${r + 1}: push pvr ${s(pushes[r])}, curl ${s(curlPuts[r])}; get pvr ${
           s(gets[r])
-        }, curl ${s(curlGets[r])} (+sync ${s(curlGetsSynced[r])})`,
+        }, curl ${s(curlGets[r])} (+sync ${s(curlGetsSynced[r])}); hub CPU serving pvr ${
+          s(hubCpuPvr[r])
+        }, curl ${s(hubCpuCurl[r])}`,
       );
     }
     const mb = (total / MiB).toFixed(0);
@@ -266,6 +438,12 @@ async function main(): Promise<void> {
     line("push", pushes, curlPuts, rssPush, "curl");
     line("get ", gets, curlGets, rssGet, "curl");
     line("get ", gets, curlGetsSynced, undefined, "curl + sync (information)", false);
+    say(
+      `hub CPU time serving the get (user + system, ${
+        inline ? "the whole bench process" : "its process"
+      }): ` +
+        `pvr ${s(median(hubCpuPvr))}, curl ${s(median(hubCpuCurl))}  [medians of ${rounds}]`,
+    );
 
     // A second push after one file changed: only that object is sent.
     await pvr(["post", "-q", trail], repo, env);
@@ -276,10 +454,10 @@ async function main(): Promise<void> {
     }
     await add({ dir: repo, configDir });
     await commit({ dir: repo, configDir });
-    hub.clearRequests();
+    await hub.clearRequests();
     const again = await pvr(["post", "-q", trail], repo, env);
-    const puts = hub.requests.filter((q) => q.method === "PUT" && /s3\//.test(q.path));
-    const sent = puts.reduce((n, q) => n + Number(q.request["content-length"] ?? 0), 0);
+    const puts = await hub.blobPuts();
+    const sent = puts.reduce((n, q) => n + q, 0);
     say(
       `second push after ${changed} changed: ${puts.length} object PUT, ${
         (sent / MiB).toFixed(0)
@@ -304,9 +482,8 @@ async function main(): Promise<void> {
       await add({ dir: big, configDir });
       await commit({ dir: big, configDir });
       await Deno.remove(`${big}/huge.img`);
-      const dev2 = hub.addDevice({ owner: "alice", nick: "huge" });
-      await hub.addTrail(dev2.id, { "#spec": SPEC });
-      const url2 = `${hub.url}/trails/${dev2.id}`;
+      const dev2 = await hub.addDeviceWithTrail("alice", "huge", { "#spec": SPEC });
+      const url2 = `${hub.url}/trails/${dev2}`;
       const up = await pvr(["post", "-q", url2], big, env);
       await Deno.remove(`${root}/big-objects`, { recursive: true });
       await Deno.mkdir(`${root}/big-objects`);
@@ -324,4 +501,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (args["serve-hub"] !== undefined) await serveHub(args["serve-hub"]);
+else await main();

@@ -13,9 +13,8 @@
  * @module
  */
 
-import http from "node:http";
-import https from "node:https";
-import type { IncomingMessage } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
+import { loadNodeNet } from "./node_net.ts";
 
 /** Options of {@link nodeFetch}. */
 export interface NodeFetchOptions {
@@ -94,7 +93,7 @@ async function requestBody(
 /** Writes a stream into a node request, waiting for `drain` when its buffer is full. */
 async function pump(
   stream: ReadableStream<Uint8Array>,
-  req: http.ClientRequest,
+  req: ClientRequest,
 ): Promise<void> {
   const reader = stream.getReader();
   try {
@@ -117,7 +116,7 @@ async function pump(
   }
 }
 
-function once(
+async function once(
   url: URL,
   method: string,
   headers: Record<string, string>,
@@ -125,7 +124,8 @@ function once(
   opts: NodeFetchOptions,
   signal?: AbortSignal,
 ): Promise<Response> {
-  return new Promise<Response>((resolve, reject) => {
+  const { http, https } = await loadNodeNet();
+  return await new Promise<Response>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const proxy = opts.proxyFor?.(url);
     if (proxy !== undefined && (url.protocol !== "http:" || proxy.protocol !== "http:")) {
@@ -148,7 +148,7 @@ function once(
       Object.defineProperty(out, "url", { value: url.href });
       resolve(out);
     };
-    let req: http.ClientRequest;
+    let req: ClientRequest;
     if (proxy !== undefined) {
       const auth = proxy.username !== ""
         ? {

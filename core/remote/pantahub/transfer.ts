@@ -10,9 +10,7 @@
  * @module
  */
 
-import http from "node:http";
-import https from "node:https";
-import { createReadStream } from "node:fs";
+import { loadNodeNet } from "../node_net.ts";
 import { PvrError } from "../../errors.ts";
 import { createSha256 } from "../../store/hash.ts";
 import { VERSION } from "../../version.ts";
@@ -248,8 +246,9 @@ export const UPLOAD_READ_BYTES = 256 * 1024;
  * Needs `--allow-net` and `--allow-read` for the file.
  */
 export function nodeBlobPutter(opts: { insecure?: boolean } = {}): BlobPutter {
-  return (req) =>
-    new Promise<BlobPutResponse>((resolve, reject) => {
+  return async (req) => {
+    const { http, https, createReadStream } = await loadNodeNet();
+    return await new Promise<BlobPutResponse>((resolve, reject) => {
       const url = new URL(req.url);
       const mod = url.protocol === "https:" ? https : http;
       const hash = req.hash ? createSha256() : undefined;
@@ -318,6 +317,7 @@ export function nodeBlobPutter(opts: { insecure?: boolean } = {}): BlobPutter {
       req.signal.addEventListener("abort", onAbort, { once: true });
       file.pipe(request);
     });
+  };
 }
 
 /**

@@ -445,11 +445,24 @@ async function serveBlob(c: Ctx, storageId: string, name: string): Promise<Respo
   }
   if (range === undefined) {
     headers.set("Content-Length", String(size));
-    return new Response(fileStream(file, 0, size), { status: 200, headers });
+    // The file's own stream: Deno.serve sends it from the file without JavaScript in
+    // between (a real blob server costs little CPU per byte; a JS stream of 64 KiB
+    // chunks cost about 1.4 s of CPU per GiB, competing with the client measured).
+    return new Response(file.readable, { status: 200, headers });
   }
   const length = range.end - range.start + 1;
   headers.set("Content-Length", String(length));
   headers.set("Content-Range", `bytes ${range.start}-${range.end}/${size}`);
+  if (range.end === size - 1) {
+    // To the end (what resuming clients ask for): the file's stream from that offset.
+    try {
+      await file.seek(range.start, Deno.SeekMode.Start);
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+    return new Response(file.readable, { status: 206, headers });
+  }
   return new Response(fileStream(file, range.start, length), { status: 206, headers });
 }
 
