@@ -16,12 +16,16 @@
  * * a truncated or damaged archive fails as a whole (`BAD_ARCHIVE`) instead of
  *   leaving what was written so far;
  * * every object the state references must be in the archive or already in the
- *   store (`OBJECT_MISSING`).
+ *   store (`OBJECT_MISSING`);
+ * * an object of the archive that the store already holds is kept only when it is
+ *   intact: unless the repository verified it before (its stat cache, given as
+ *   `trusted`), it is re-hashed, and a damaged one is replaced by the archive's
+ *   verified bytes (by rename, atomically).
  *
  * @module
  */
 
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import { createGunzip } from "node:zlib";
 import { PvrError } from "../errors.ts";
 import { objectMismatchError, type ObjectStore } from "../store/object_store.ts";
@@ -60,6 +64,14 @@ export interface ReadExportOptions {
    * the archive, and are not staged again when they are.
    */
   existing?: ObjectStore;
+  /**
+   * Whether an object file of `existing` (a file system store), with stat `info`, was
+   * verified before and is unchanged (the repository's stat cache): such an object is
+   * not read again. Every other object of `existing` that the archive holds is
+   * re-hashed; a damaged one is staged from the archive, so that {@link commitStaged}
+   * replaces it. Default: none is trusted.
+   */
+  trusted?: (sha: string, info: Deno.FileInfo) => boolean;
   /** Name of a stream source in messages (a path source is named by its path). */
   name?: string;
 }
@@ -70,6 +82,11 @@ export interface ReadExportResult {
   state: State;
   /** Ids of the objects staged in the staging directory (verified). */
   objects: Set<string>;
+  /**
+   * Ids of objects of the archive that `existing` holds and that were re-hashed here and
+   * found intact (left as they are, not staged).
+   */
+  verified: Set<string>;
 }
 
 /** Options of {@link commitStaged}. */
@@ -113,7 +130,7 @@ export async function readExport(
   let tar: TarReader | null = null;
   try {
     tar = new TarReader(await maybeGunzip(input, label)); // cancels `input` when it fails
-    return await readEntries(tar, stagingDir, label, opts.existing);
+    return await readEntries(tar, stagingDir, label, opts);
   } catch (err) {
     await tar?.cancel(err);
     throw archiveError(err, label);
@@ -123,12 +140,14 @@ export async function readExport(
 /**
  * Moves staged objects into `store`: by rename when `store` is a file system store on
  * the same file system (all objects made durable first — one `syncfs` where FFI allows
- * it — and the store directory after), else by a verified copy (`putFile`). Objects
- * already in `store` with the same size are left as they are (a different size means a
- * damaged object, which is replaced). Returns how many objects were added to `store`.
+ * it — and the store directory after), else by a verified copy (`putFile`). An object
+ * already in `store` is kept only when it is intact: of the same size and re-hashing to
+ * its name; a damaged one is replaced by the staged bytes (a rename over it: the name
+ * always holds either the old or the new file). Returns how many objects were added to
+ * (or replaced in) `store`.
  *
  * With FFI each object is renamed by `renameat2(RENAME_NOREPLACE)`, which fails when
- * the object is already there: no lookup before each rename.
+ * the object is already there: no lookup before each rename into an empty slot.
  *
  * Needs `--allow-read` and `--allow-write` for `stagingDir` and the store;
  * `--allow-ffi` for the fast path.
@@ -177,7 +196,7 @@ export async function commitStaged(
       }
       throw err;
     }
-    if ((await store.size(sha)) === size) continue;
+    if ((await store.size(sha)) === size && (await isIntact(store, sha))) continue;
     if (dst !== undefined) {
       try {
         Deno.renameSync(src, dst);
@@ -198,6 +217,15 @@ export async function commitStaged(
   return added;
 }
 
+/** True when the stored object re-hashes to its name (false when it cannot be read). */
+async function isIntact(store: ObjectStore, sha: string): Promise<boolean> {
+  try {
+    return (await store.verify(sha)) === "ok";
+  } catch {
+    return false; // unreadable: replaced by the staged bytes, which are known good
+  }
+}
+
 function mayWrite(path: string): boolean {
   try {
     return Deno.permissions.querySync({ name: "write", path }).state === "granted";
@@ -213,9 +241,10 @@ async function readEntries(
   tar: TarReader,
   staging: string,
   label: string,
-  existing: ObjectStore | undefined,
+  opts: ReadExportOptions,
 ): Promise<ReadExportResult> {
-  const stager = new Stager(staging, label, existing);
+  const existing = opts.existing;
+  const stager = new Stager(staging, label, existing, opts.trusted);
   let state: State | null = null;
   try {
     for (let entry = await tar.next(); entry !== null; entry = await tar.next()) {
@@ -230,7 +259,7 @@ async function readEntries(
         continue;
       }
       if (entry.size <= SMALL_OBJECT) await stager.small(await tar.readBody(), kind);
-      else await stager.large(() => tar.body(), kind);
+      else await stager.large(() => tar.body(), kind, entry.size);
     }
     await stager.finish();
   } finally {
@@ -239,7 +268,7 @@ async function readEntries(
   await tar.drain();
   if (state === null) throw badArchive(`${label}: no json entry: not a pvr export`);
 
-  const { staged: objects, present } = stager;
+  const { staged: objects, present, verified } = stager;
   const missing: string[] = [];
   for (const [sha, keys] of stateObjects(state)) {
     if (objects.has(sha) || present.has(sha)) continue;
@@ -255,7 +284,7 @@ async function readEntries(
       }${more}`,
     );
   }
-  return { state, objects };
+  return { state, objects, verified };
 }
 
 /**
@@ -267,40 +296,57 @@ async function readEntries(
  * is started right away in the background (`fdatasync`), overlapping the rest of the
  * archive, so that the flush before the commit has less left to write.
  *
- * Repeated entries (the Go tool writes an object once per key) are stored once, objects
- * that `existing` holds not at all.
+ * Repeated entries (the Go tool writes an object once per key) are stored once. Objects
+ * that `existing` holds intact are not staged: those `trusted` vouches for are not
+ * read at all, the others are re-hashed (a small one is compared with the archive's
+ * verified bytes). One `existing` holds damaged is staged, to replace it.
  */
 class Stager {
   /** Verified objects now in the staging directory. */
   readonly staged = new Set<string>();
-  /** Objects of the archive that `existing` already holds (not staged). */
+  /** Objects of the archive that `existing` already holds intact (not staged). */
   readonly present = new Set<string>();
+  /** Of {@link present}, those re-hashed here (not vouched for by `trusted`). */
+  readonly verified = new Set<string>();
   readonly #seen = new Set<string>();
   /** Background flushes of large objects (each closes its file when done). */
   readonly #flushing: Promise<void>[] = [];
   readonly #dir: string;
   readonly #label: string;
   readonly #existing: ObjectStore | undefined;
+  readonly #trusted: ((sha: string, info: Deno.FileInfo) => boolean) | undefined;
   /** The object names of `existing`, once listed (see {@link LIST_AFTER}). */
   #listed: Set<string> | null = null;
   #lookups = 0;
 
-  constructor(dir: string, label: string, existing: ObjectStore | undefined) {
+  constructor(
+    dir: string,
+    label: string,
+    existing: ObjectStore | undefined,
+    trusted: ((sha: string, info: Deno.FileInfo) => boolean) | undefined,
+  ) {
     this.#dir = dir;
     this.#label = label;
     this.#existing = existing;
+    this.#trusted = trusted;
   }
 
   /** Stages a small object held in memory. */
   async small(bytes: Uint8Array, sha: string): Promise<void> {
     if (this.#seen.has(sha)) return;
     this.#seen.add(sha);
-    if (await this.#inExisting(sha)) {
+    const held = await this.#held(sha);
+    if (held === "trusted") {
       this.present.add(sha);
       return;
     }
     const got = sha256Bytes(bytes);
     if (got !== sha) throw this.#corrupt(sha, got);
+    if (held === "unchecked" && (await this.#holdsBytes(sha, bytes))) {
+      this.present.add(sha);
+      this.verified.add(sha);
+      return;
+    }
     // Synchronous: for a small file an async op costs more than the work. The mode is
     // set exactly (an fchmod after the create), whatever the umask.
     const path = `${this.#dir}/${sha}`;
@@ -316,11 +362,17 @@ class Stager {
   }
 
   /** Streams a large object into the staging directory (its body is not read when not needed). */
-  async large(body: () => ReadableStream<Uint8Array>, sha: string): Promise<void> {
+  async large(body: () => ReadableStream<Uint8Array>, sha: string, size: number): Promise<void> {
     if (this.#seen.has(sha)) return;
     this.#seen.add(sha);
-    if (await this.#inExisting(sha)) {
+    const held = await this.#held(sha);
+    if (held === "trusted") {
       this.present.add(sha);
+      return;
+    }
+    if (held === "unchecked" && (await this.#holdsIntact(sha, size))) {
+      this.present.add(sha);
+      this.verified.add(sha);
       return;
     }
     const path = `${this.#dir}/${sha}`;
@@ -385,6 +437,54 @@ class Stager {
   /** Waits for the background flushes, whatever their outcome (their files are closed). */
   async settle(): Promise<void> {
     await Promise.allSettled(this.#flushing);
+  }
+
+  /**
+   * What `existing` holds of an object: nothing, an object `trusted` vouches for (not
+   * to be read), or one not checked yet.
+   */
+  async #held(sha: string): Promise<"absent" | "trusted" | "unchecked"> {
+    if (!(await this.#inExisting(sha))) return "absent";
+    const path = this.#existing?.pathOf?.(sha);
+    if (this.#trusted !== undefined && path !== undefined) {
+      try {
+        if (this.#trusted(sha, Deno.statSync(path))) return "trusted";
+      } catch {
+        // cannot be looked at: not trusted
+      }
+    }
+    return "unchecked";
+  }
+
+  /**
+   * True when `existing` holds exactly `bytes` (already verified against `sha`) under
+   * `sha`; false when its object differs or cannot be read (it is then replaced).
+   */
+  async #holdsBytes(sha: string, bytes: Uint8Array): Promise<boolean> {
+    const existing = this.#existing!;
+    if (!existing.pathOf) return await isIntact(existing, sha);
+    try {
+      // Synchronous, like the staging of a small object.
+      using file = Deno.openSync(existing.pathOf(sha), { read: true });
+      if (file.statSync().size !== bytes.length) return false;
+      const held = new Uint8Array(bytes.length);
+      let off = 0;
+      while (off < held.length) {
+        const n = file.readSync(held.subarray(off));
+        if (n === null) return false;
+        off += n;
+      }
+      return file.readSync(new Uint8Array(1)) === null && Buffer.from(held.buffer).equals(bytes);
+    } catch {
+      return false;
+    }
+  }
+
+  /** True when `existing` holds an object of `size` bytes that re-hashes to `sha`. */
+  async #holdsIntact(sha: string, size: number): Promise<boolean> {
+    const existing = this.#existing!;
+    return (await existing.size(sha).catch(() => null)) === size &&
+      (await isIntact(existing, sha));
   }
 
   /** True when `existing` holds the object. */

@@ -47,9 +47,11 @@ function recordVerified(repo: Repo, cache: StatCache, shas: string[]): void {
  * `..`, link or device entries), every object verified against its name, the state
  * validated and every object it references present — and only then moves the objects
  * into the store and switches `.pvr/json` (replaced wholesale, as the Go pvr does). A
- * bad archive changes nothing. The working tree is not touched: run checkout. The
- * objects it added are recorded as verified (stat cache), so that checkout does not
- * hash them again.
+ * bad archive changes nothing. The working tree is not touched: run checkout. An object
+ * of the archive that the store already holds is kept only when this repository
+ * verified it before (stat cache) or it re-hashes right; a damaged one is replaced by
+ * the archive's verified bytes. The objects it added, replaced or re-hashed are recorded
+ * as verified (stat cache), so that checkout does not hash them again.
  *
  * Permissions: read, write.
  */
@@ -61,8 +63,13 @@ export async function importRepo(opts: ImportRepoOptions): Promise<ImportRepoRes
       const source = typeof opts.input === "string"
         ? absolutePath(opts.input, opts.dir)
         : opts.input;
-      const { state, objects } = await readExport(source, staging, { existing: repo.store });
-      const verified: string[] = [];
+      // Objects the store already holds are not read again when this repo verified them
+      // before (stat cache); any other is re-hashed, and a damaged one replaced.
+      const { state, objects, verified: intact } = await readExport(source, staging, {
+        existing: repo.store,
+        trusted: (sha, info) => cache.objectTrusted(sha, info),
+      });
+      const verified = [...intact];
       const added = await commitStaged(objects, staging, repo.store, {
         onAdded: (sha) => verified.push(sha),
       });

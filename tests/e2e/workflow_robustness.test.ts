@@ -380,13 +380,11 @@ Deno.test("a damaged object: fsck exit 4, export and checkout refuse, get from a
   }
 });
 
-// BUG (core/archive/import.ts, readEntries): import skips every archive object the store
-// already has a file for (`existing.has(sha)`), without looking at it, so importing a
-// good export never replaces a damaged object: import exits 0 and fsck still reports
-// it. Expected (README, "Data safety"): the store replaces a damaged object.
+// Import keeps an object the store already holds only when it is intact (verified
+// before and unchanged, or re-hashing right): a damaged one is replaced by the archive's
+// verified bytes, and fsck is clean afterwards.
 Deno.test({
   name: "importing a good export replaces a damaged object in the store",
-  ignore: true,
   async fn() {
     const { root, sh, objects, r, kernel } = await damagedRepo("pvr-wf-corrupt-import-", false);
     try {

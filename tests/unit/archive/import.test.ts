@@ -4,6 +4,9 @@ import { commitStaged, exportToPath, readExport, writeExport } from "../../../co
 import { FsObjectStore } from "../../../core/store/fs_store.ts";
 import { canonicalJson } from "../../../core/model/canonical.ts";
 import { isPvrError } from "../../../core/errors.ts";
+import { StatCache } from "../../../core/repo/stat_cache.ts";
+import { exportRepo, importRepo } from "../../../mod.ts";
+import { commitFiles, withRepo } from "../../support/cli.ts";
 import { PANTAVISOR_FIXTURES, withTempDir } from "../../support/temp.ts";
 import {
   bytes,
@@ -12,6 +15,7 @@ import {
   concat,
   exportEntries,
   gnuTar,
+  onlyObjectFiles,
   rawEntry,
   rawTar,
   sha256,
@@ -315,3 +319,202 @@ Deno.test("readExport into a reused staging directory replaces a stale file of a
     assert.equal(await Deno.readTextFile(`${dir}/staging/${state["a.bin"]}`), "fresh bytes");
   });
 });
+
+// -- objects the store already holds ---------------------------------------------------
+
+/** A small (in-memory) and a large (streamed, over 1 MiB) object. */
+const HELD = [bytes("small object\n".repeat(40)), new Uint8Array((2 << 20) + 17).fill(0x5a)];
+
+/** Writes `<dir>/x.tar`: a state naming `blobs` (as `f0`, `f1`, …) and their objects. */
+async function archiveOf(dir: string, blobs: Uint8Array[]): Promise<string[]> {
+  const shas = blobs.map((b) => sha256(b));
+  const state: Record<string, string> = { "#spec": "pantavisor-service-system@1" };
+  shas.forEach((sha, i) => state[`f${i}`] = sha);
+  await Deno.writeFile(
+    `${dir}/x.tar`,
+    rawTar(
+      rawEntry({ name: "json", mode: 0o600 }, bytes(JSON.stringify(state))),
+      ...blobs.map((b, i) => rawEntry({ name: `objects/${shas[i]}` }, b)),
+    ),
+  );
+  return shas;
+}
+
+/**
+ * Damages a stored object in place: same file (inode), same size, first byte flipped;
+ * with `keepMtime` its mtime is set back, so that its size, mtime and inode are unchanged.
+ */
+async function damageInPlace(path: string, keepMtime = false): Promise<void> {
+  const before = Deno.statSync(path);
+  await Deno.chmod(path, 0o644);
+  const file = await Deno.open(path, { read: true, write: true });
+  try {
+    const first = new Uint8Array(1);
+    await file.read(first);
+    first[0] ^= 0xff;
+    await file.seek(0, Deno.SeekMode.Start);
+    await file.write(first);
+  } finally {
+    file.close();
+  }
+  await Deno.chmod(path, 0o444);
+  if (keepMtime) await Deno.utime(path, before.atime!, before.mtime!);
+  const after = Deno.statSync(path);
+  assert.equal(after.ino, before.ino);
+  assert.equal(after.size, before.size);
+  if (keepMtime) assert.equal(after.mtime?.getTime(), before.mtime?.getTime());
+}
+
+/** readExport with `store` as the existing store, then commitStaged into it. */
+async function importInto(
+  dir: string,
+  store: FsObjectStore,
+  trusted?: (sha: string, info: Deno.FileInfo) => boolean,
+) {
+  const staging = `${dir}/staging`;
+  const r = await readExport(`${dir}/x.tar`, staging, { existing: store, trusted });
+  const stagedFiles = [...Deno.readDirSync(staging)].map((e) => e.name).sort();
+  const added: string[] = [];
+  const n = await commitStaged(r.objects, staging, store, { onAdded: (sha) => added.push(sha) });
+  await Deno.remove(staging, { recursive: true });
+  return { ...r, stagedFiles, added: added.sort(), n };
+}
+
+Deno.test("import replaces a damaged object of the same size the store already holds", async () => {
+  await withTempDir(async (dir) => {
+    const shas = await archiveOf(dir, HELD);
+    const { store } = await storeWith(`${dir}/repo`, HELD);
+    const inodes = [];
+    for (const sha of shas) {
+      await damageInPlace(store.pathOf(sha));
+      assert.equal(await store.verify(sha), "corrupt");
+      inodes.push(Deno.statSync(store.pathOf(sha)).ino);
+    }
+    const r = await importInto(dir, store);
+    assert.deepEqual([...r.objects].sort(), [...shas].sort(), "both staged from the archive");
+    assert.deepEqual([...r.verified], []);
+    assert.equal(r.n, 2);
+    assert.deepEqual(r.added, [...shas].sort());
+    for (const [i, sha] of shas.entries()) {
+      assert.equal(await store.verify(sha), "ok", sha);
+      const st = Deno.statSync(store.pathOf(sha));
+      assert.notEqual(st.ino, inodes[i], "replaced by a rename, not written in place");
+      assert.equal(st.mode! & 0o777, 0o444);
+    }
+    assert.ok(await onlyObjectFiles(store.location), "no temp file left in the store");
+  });
+});
+
+Deno.test("import keeps an intact object the store already holds (same file) after re-hashing it", async () => {
+  await withTempDir(async (dir) => {
+    const shas = await archiveOf(dir, HELD);
+    const { store } = await storeWith(`${dir}/repo`, HELD);
+    const inodes = shas.map((sha) => Deno.statSync(store.pathOf(sha)).ino);
+    // A stat cache that knows nothing of them: not trusted, so looked at.
+    const cache = StatCache.empty();
+    const r = await importInto(dir, store, (sha, st) => cache.objectTrusted(sha, st));
+    assert.deepEqual([...r.objects], [], "nothing staged");
+    assert.deepEqual(r.stagedFiles, []);
+    assert.deepEqual([...r.verified].sort(), [...shas].sort(), "both re-hashed");
+    assert.equal(r.n, 0);
+    for (const [i, sha] of shas.entries()) {
+      assert.equal(Deno.statSync(store.pathOf(sha)).ino, inodes[i], "the intact object is kept");
+      assert.equal(await store.verify(sha), "ok");
+    }
+  });
+});
+
+Deno.test("import does not read an object the repo's stat cache vouches for", async () => {
+  await withTempDir(async (dir) => {
+    const shas = await archiveOf(dir, HELD);
+    const { store } = await storeWith(`${dir}/repo`, HELD);
+    const cache = StatCache.empty();
+    for (const sha of shas) cache.recordObject(sha, Deno.statSync(store.pathOf(sha)));
+    // Damaged behind the cache's back, with size, mtime and inode unchanged: the cache
+    // still vouches for them. Any read of them would find the damage and replace them;
+    // as they are trusted, they are left exactly as they are.
+    for (const sha of shas) await damageInPlace(store.pathOf(sha), true);
+    const before = await snapshotBytes(store, shas);
+    const trusted = (sha: string, st: Deno.FileInfo) => cache.objectTrusted(sha, st);
+    const r = await importInto(dir, store, trusted);
+    assert.deepEqual([...r.objects], [], "nothing staged");
+    assert.deepEqual(r.stagedFiles, []);
+    assert.deepEqual([...r.verified], [], "nothing re-hashed");
+    assert.equal(r.n, 0);
+    assert.deepEqual(await snapshotBytes(store, shas), before, "left as they were");
+    for (const sha of shas) assert.equal(await store.verify(sha), "corrupt");
+
+    // The same import without the cache looks at them, and repairs them.
+    const again = await importInto(dir, store);
+    assert.deepEqual(again.added, [...shas].sort());
+    for (const sha of shas) assert.equal(await store.verify(sha), "ok");
+  });
+});
+
+Deno.test("a damaged object the archive does not hold is left as it is, and the import succeeds", async () => {
+  await withTempDir(async (dir) => {
+    const [inArchive, notInArchive] = HELD;
+    const [sha] = await archiveOf(dir, [inArchive]);
+    const { store, shas } = await storeWith(`${dir}/repo`, [notInArchive]);
+    const other = shas[0];
+    await damageInPlace(store.pathOf(other));
+    const damaged = await Deno.readFile(store.pathOf(other));
+    const ino = Deno.statSync(store.pathOf(other)).ino;
+    const r = await importInto(dir, store);
+    assert.deepEqual(r.added, [sha]);
+    assert.equal(await store.verify(sha), "ok");
+    assert.deepEqual(await Deno.readFile(store.pathOf(other)), damaged, "not touched");
+    assert.equal(Deno.statSync(store.pathOf(other)).ino, ino);
+    assert.equal(await store.verify(other), "corrupt");
+  });
+});
+
+Deno.test("commitStaged replaces a damaged object of the same size and keeps an intact one", async () => {
+  await withTempDir(async (dir) => {
+    const shas = await archiveOf(dir, HELD);
+    const { store } = await storeWith(`${dir}/repo`, HELD);
+    await damageInPlace(store.pathOf(shas[0]));
+    const intactIno = Deno.statSync(store.pathOf(shas[1])).ino;
+    // Staged without an existing store, so that both meet an object in the store.
+    const { objects } = await readExport(`${dir}/x.tar`, `${dir}/staging`);
+    assert.equal(objects.size, 2);
+    const added: string[] = [];
+    const n = await commitStaged(objects, `${dir}/staging`, store, {
+      onAdded: (sha) => added.push(sha),
+    });
+    assert.equal(n, 1);
+    assert.deepEqual(added, [shas[0]]);
+    assert.equal(await store.verify(shas[0]), "ok");
+    assert.equal(Deno.statSync(store.pathOf(shas[1])).ino, intactIno, "intact one replaced");
+  });
+});
+
+Deno.test("importRepo() trusts the objects its stat cache vouches for and repairs a damaged other", async () => {
+  await withRepo(async (r) => {
+    await commitFiles(r, { "a.bin": "aaaa\n", "b.bin": "bbbb\n" }); // recorded as verified
+    await exportRepo({ ...r.opts, output: `${r.root}/good.tar` });
+    const [a, b] = [sha256("aaaa\n"), sha256("bbbb\n")];
+    const [pa, pb] = [`${r.objectsDir}/${a}`, `${r.objectsDir}/${b}`];
+    // a: damaged with size, mtime and inode unchanged (the cache still vouches for it);
+    // b: damaged, its mtime moved (no longer trusted).
+    await damageInPlace(pa, true);
+    await damageInPlace(pb);
+    await Deno.utime(pb, new Date(1e12), new Date(1e12));
+    const res = await importRepo({ ...r.opts, input: `${r.root}/good.tar` });
+    assert.equal(res.objects, 1);
+    assert.equal(sha256(await Deno.readFile(pb)), b, "the untrusted damaged object is replaced");
+    assert.notEqual(sha256(await Deno.readFile(pa)), a, "the trusted one is not read");
+    const cache = await StatCache.load(`${r.dir}/.pvr/stat-cache`);
+    assert.ok(cache.objectTrusted(b, Deno.statSync(pb)), "the replaced object is recorded");
+  });
+});
+
+/** The bytes of the given objects of `store`. */
+async function snapshotBytes(store: FsObjectStore, shas: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const sha of shas) {
+    const st = Deno.statSync(store.pathOf(sha));
+    out.push(`${sha} ${st.ino} ${st.size} ${sha256(await Deno.readFile(store.pathOf(sha)))}`);
+  }
+  return out;
+}
