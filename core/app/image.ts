@@ -44,16 +44,8 @@ import {
   verifiedFile,
   type WantedPlatform,
 } from "./registry.ts";
-import {
-  finishRootfs,
-  flattenedTar,
-  indexLayers,
-  latestMtime,
-  layerFile,
-  openLayerTar,
-  rootAttributes,
-} from "./layers.ts";
-import { mksquashfsFromTar, requireMksquashfs } from "./squashfs.ts";
+import { indexLayers, layerFile, openLayerTar, squashIndexed } from "./layers.ts";
+import { requireMksquashfs } from "./squashfs.ts";
 import { DockerEngine, dockerSocketPath, type EngineImage } from "./docker_engine.ts";
 
 /** An image source of `--source`. */
@@ -850,15 +842,5 @@ async function buildUncached(
   });
   opts.onMessage?.("Stripping qemu files...");
   opts.onMessage?.("Adding essential structural dirs to operate RO containers");
-  finishRootfs(index);
-  const res = await mksquashfsFromTar({
-    tar: flattenedTar(index, layers),
-    outPath,
-    formatOptions: opts.formatOptions,
-    root: rootAttributes(index),
-    sourceDateEpoch: latestMtime(index),
-    pathEnv: opts.pathEnv,
-    onCommand: (argv) => opts.onMessage?.(`Generating squashfs file: ${argv.join(" ")}`),
-  });
-  return { digest: res.digest, size: res.size, entries: index.count };
+  return await squashIndexed(index, layers, { ...opts, outPath });
 }

@@ -29,6 +29,7 @@ import { Duplex } from "node:stream";
 import { createZstdDecompress } from "node:zlib";
 import { PvrError } from "../errors.ts";
 import { TarFormatError, TarReader, TarType } from "../archive/tar.ts";
+import { mksquashfsFromTar } from "./squashfs.ts";
 
 /** Kinds of node in the flattened tree. */
 export type FlatType = "dir" | "file" | "symlink" | "hardlink" | "char" | "block" | "fifo";
@@ -741,4 +742,39 @@ async function* flattenedChunks(
     yield entryHeader(l.path, holder, "hardlink", 0, holder.path);
   }
   yield new Uint8Array(1024);
+}
+
+/** Options of {@link squashIndexed}. */
+export interface SquashIndexedOptions {
+  /** Where the squashfs goes (replaced atomically). */
+  outPath: string;
+  /** mksquashfs options (`format_options`, default `-comp xz`). */
+  formatOptions?: string;
+  /** `PATH` used to find mksquashfs (default the process's). */
+  pathEnv?: string;
+  /** Progress lines (`Generating squashfs file: …`). */
+  onMessage?: (line: string) => void;
+}
+
+/**
+ * Builds the squashfs of an indexed tree: finishes it as a container rootfs
+ * ({@link finishRootfs}) and streams the flattened layers into mksquashfs, with the
+ * root's attributes and the newest mtime as the build time (reproducible bytes).
+ */
+export async function squashIndexed(
+  index: LayerIndex,
+  layers: readonly LayerOpener[],
+  opts: SquashIndexedOptions,
+): Promise<{ digest: string; size: number; entries: number }> {
+  finishRootfs(index);
+  const res = await mksquashfsFromTar({
+    tar: flattenedTar(index, layers),
+    outPath: opts.outPath,
+    formatOptions: opts.formatOptions,
+    root: rootAttributes(index),
+    sourceDateEpoch: latestMtime(index),
+    pathEnv: opts.pathEnv,
+    onCommand: (argv) => opts.onMessage?.(`Generating squashfs file: ${argv.join(" ")}`),
+  });
+  return { digest: res.digest, size: res.size, entries: index.count };
 }

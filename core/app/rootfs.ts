@@ -28,16 +28,13 @@ import { PvrError } from "../errors.ts";
 import { HttpClient, redactUrl } from "../remote/http.ts";
 import {
   entryHeader,
-  finishRootfs,
-  flattenedTar,
   type FlatType,
   indexLayers,
-  latestMtime,
   layerFile,
   type LayerOpener,
-  rootAttributes,
+  squashIndexed,
 } from "./layers.ts";
-import { mksquashfsFromTar, requireMksquashfs } from "./squashfs.ts";
+import { requireMksquashfs } from "./squashfs.ts";
 
 /** Options of {@link buildRootfsSquashfs}. */
 export interface BuildRootfsSquashfsOptions {
@@ -122,17 +119,7 @@ async function squashLayer(
   opts: BuildRootfsSquashfsOptions,
 ): Promise<RootfsSquashfsResult> {
   const index = await indexLayers([layer]);
-  finishRootfs(index);
-  const res = await mksquashfsFromTar({
-    tar: flattenedTar(index, [layer]),
-    outPath: opts.outPath,
-    formatOptions: opts.formatOptions,
-    root: rootAttributes(index),
-    sourceDateEpoch: latestMtime(index),
-    pathEnv: opts.pathEnv,
-    onCommand: (argv) => opts.onMessage?.(`Generating squashfs file: ${argv.join(" ")}`),
-  });
-  return { digest: res.digest, size: res.size, entries: index.count };
+  return await squashIndexed(index, [layer], opts);
 }
 
 /**
