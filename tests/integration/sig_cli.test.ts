@@ -17,7 +17,7 @@ import { decodeBase64Url, encodeBase64Url } from "../../core/sig/keys.ts";
 import { exists, type TestRepo, withRepo } from "../support/cli.ts";
 import { PANTAVISOR_FIXTURES } from "../support/temp.ts";
 import { ScriptedPrompter } from "../support/prompter.ts";
-import { makeChain, makeKeys, openssl } from "../unit/sig/pki.ts";
+import { makeChain, makeKeys, openssl } from "../support/pki.ts";
 
 let pkiDir: Promise<string> | null = null;
 /** Keys and a chain, made once for this file. */

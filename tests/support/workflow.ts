@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { PROJECT_ROOT, type PvrRun, spawnPvr } from "./cli.ts";
+import { openssl } from "./pki.ts";
 
 /** Runs pvr subprocesses with one environment, in a given directory. */
 export class Shell {
@@ -117,14 +118,6 @@ export function startPvr(
 }
 
 /** Runs openssl in `cwd`; throws with its stderr on failure. */
-async function openssl(args: string[], cwd: string): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (!out.success) {
-    throw new Error(`openssl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
 /**
  * A small signing PKI made with openssl, all P-256 (quick to generate): `ca.pem` (root),
  * `leaf.key` + `leaf.pem` (issued by it, code signing), `x5c.pem` (the leaf's chain)

@@ -15,7 +15,7 @@ import {
 import { createPvs, parsePvs, protectedHeaderJson } from "../../../core/sig/jws.ts";
 import { parseJson } from "../../../core/model/json_parse.ts";
 import type { State } from "../../../core/model/state.ts";
-import { KEY_KINDS, KIND_ALG, makeKeys, openssl } from "./pki.ts";
+import { KEY_KINDS, KIND_ALG, makeKeys, openssl } from "../../support/pki.ts";
 
 const HASH: Record<string, string> = {
   RS256: "sha256",

@@ -9,7 +9,7 @@ import { withTempDir } from "../../support/temp.ts";
 import { CODE_SIGNING_OID, extendedKeyUsages } from "../../../core/sig/der.ts";
 import { loadCertificateDers } from "../../../core/sig/keys.ts";
 import { verifyCodeSigningChain } from "../../../core/sig/x509.ts";
-import { makeChain, openssl } from "./pki.ts";
+import { makeChain, openssl } from "../../support/pki.ts";
 
 async function cert(dir: string, name: string): Promise<X509Certificate> {
   return new X509Certificate(await Deno.readFile(`${dir}/${name}`));
