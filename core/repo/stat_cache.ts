@@ -412,8 +412,9 @@ export function readStatusSnapshot(
   dir: string,
   probe: StatProbe = statProbe(),
 ): StatusResult | null {
-  if (knownMiss === dir) {
-    knownMiss = null;
+  const g = globalThis as { [KNOWN_MISS]?: string | null };
+  if (g[KNOWN_MISS] === dir) {
+    g[KNOWN_MISS] = null;
     return null;
   }
   let root: ProbeRoot | null = null;
@@ -450,7 +451,11 @@ function readFully(file: Deno.FsFile, buf: Uint8Array): Uint8Array | null {
   return buf;
 }
 
-let knownMiss: string | null = null;
+/**
+ * Where the last miss is kept: on `globalThis`, so that it also reaches a second copy of
+ * this module (`dist/pvr.js` holds one in its fast part and one in the embedded CLI).
+ */
+const KNOWN_MISS = Symbol.for("pvr.statusSnapshotMiss");
 
 /**
  * Remembers that {@link readStatusSnapshot} just found no usable snapshot for `dir`, so
@@ -458,7 +463,7 @@ let knownMiss: string | null = null;
  * does not check again. Only ever skips a check: the answer is then computed in full.
  */
 export function noteStatusSnapshotMiss(dir: string): void {
-  knownMiss = dir;
+  (globalThis as { [KNOWN_MISS]?: string | null })[KNOWN_MISS] = dir;
 }
 
 function checkSnapshot(dir: string, probe: StatProbe, root: ProbeRoot): StatusResult | null {
