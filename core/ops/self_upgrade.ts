@@ -24,6 +24,7 @@ import {
   selectPlatform,
 } from "../app/registry.ts";
 import { layerFile, openLayerTar } from "../app/layers.ts";
+import { TarFormatError, TarReader } from "../archive/tar.ts";
 import { loadGlobalConfig } from "../repo/global_config.ts";
 import { fsyncDir, tempName, writeAll, writeFileAtomic } from "../../native/durability.ts";
 
@@ -277,99 +278,12 @@ async function replaceExecutable(exe: string, bytes: Uint8Array): Promise<void> 
   }
 }
 
-// ---------------------------------------------------------------------------------
-// Reading one file out of a layer (tar, gzip or zstd)
-// ---------------------------------------------------------------------------------
-
-/** Reads exact byte counts from a stream. */
-class ByteReader {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #buf: Uint8Array = new Uint8Array(0);
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader();
-  }
-  /** The next chunk into the buffer; false at the end of the stream. */
-  async #fill(): Promise<boolean> {
-    const { done, value } = await this.#reader.read();
-    if (done) return false;
-    this.#buf = value;
-    return true;
-  }
-  /** Exactly `n` bytes, or null at the end of the stream (a short tail is an error). */
-  async read(n: number): Promise<Uint8Array | null> {
-    const parts: Uint8Array[] = [];
-    let have = 0;
-    while (have < n) {
-      if (this.#buf.length === 0) {
-        if (await this.#fill()) continue;
-        if (have === 0) return null;
-        throw new PvrError("BAD_ARCHIVE", "layer tar is truncated");
-      }
-      const take = Math.min(n - have, this.#buf.length);
-      parts.push(this.#buf.subarray(0, take));
-      this.#buf = this.#buf.subarray(take);
-      have += take;
-    }
-    if (parts.length === 1) return parts[0].slice();
-    const out = new Uint8Array(have);
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
-  }
-  /** Skips `n` bytes. */
-  async skip(n: number): Promise<void> {
-    while (n > 0) {
-      if (this.#buf.length === 0 && !(await this.#fill())) {
-        throw new PvrError("BAD_ARCHIVE", "layer tar is truncated");
-      }
-      const take = Math.min(n, this.#buf.length);
-      this.#buf = this.#buf.subarray(take);
-      n -= take;
-    }
-  }
-  async cancel(): Promise<void> {
-    await this.#reader.cancel().catch(() => {});
-  }
-}
-
-const dec = new TextDecoder();
-
-function cString(b: Uint8Array): string {
-  const nul = b.indexOf(0);
-  return dec.decode(nul < 0 ? b : b.subarray(0, nul));
-}
-
-function octal(b: Uint8Array): number {
-  if ((b[0] & 0x80) !== 0) {
-    let n = 0;
-    for (let i = 1; i < b.length; i++) n = n * 256 + b[i];
-    return n;
-  }
-  const s = cString(b).trim();
-  return s === "" ? 0 : parseInt(s, 8);
-}
-
-function paxPath(b: Uint8Array): string | undefined {
-  const text = dec.decode(b);
-  let path: string | undefined;
-  for (let off = 0; off < text.length;) {
-    const sp = text.indexOf(" ", off);
-    const len = parseInt(text.slice(off, sp), 10);
-    if (!(len > 0)) break;
-    const rec = text.slice(sp + 1, off + len - 1);
-    if (rec.startsWith("path=")) path = rec.slice(5);
-    off += len;
-  }
-  return path;
-}
-
 /**
  * The content of `want` in a layer (a regular file), `null` when the layer deletes it
  * (a `.wh.` whiteout), `undefined` when the layer does not touch it. Names under
  * `pkg/bin/` are collected in `seen` (for the error message).
+ *
+ * @throws {PvrError} `BAD_ARCHIVE` when the layer is not a valid tar
  */
 async function findInLayer(
   path: string,
@@ -377,46 +291,28 @@ async function findInLayer(
   want: string,
   seen: Set<string>,
 ): Promise<Uint8Array | null | undefined> {
-  const r = new ByteReader(await openLayerTar(layerFile(path)));
+  const tar = new TarReader(await openLayerTar(layerFile(path)));
   const slash = want.lastIndexOf("/");
   const whiteout = `${want.slice(0, slash)}/.wh.${want.slice(slash + 1)}`;
   let found: Uint8Array | null | undefined;
-  let longName: string | undefined;
   try {
-    for (;;) {
-      const h = await r.read(512);
-      if (h === null || h.every((x) => x === 0)) break;
-      const size = octal(h.subarray(124, 136));
-      const type = String.fromCharCode(h[156] || 0x30);
-      const padded = Math.ceil(size / 512) * 512;
-      if (type === "L" || type === "x") {
-        const body = (await r.read(padded)) ?? new Uint8Array();
-        longName = type === "L" ? cString(body.subarray(0, size)) : paxPath(body.subarray(0, size));
-        continue;
-      }
-      if (type === "g") {
-        await r.skip(padded);
-        continue;
-      }
-      const magic = dec.decode(h.subarray(257, 262));
-      const prefix = magic === "ustar" ? cString(h.subarray(345, 500)) : "";
-      let name = longName ?? (prefix ? `${prefix}/${cString(h.subarray(0, 100))}` : cString(
-        h.subarray(0, 100),
-      ));
-      longName = undefined;
-      name = name.replace(/^(\.\/)+/, "").replace(/^\/+/, "");
+    for (let e = await tar.next(); e !== null; e = await tar.next()) {
+      const name = e.name.replace(/^(\.\/)+/, "").replace(/^\/+/, "");
       const m = /^pkg\/bin\/([^/]+)\//.exec(name);
       if (m !== null) seen.add(m[1]);
-      if (name === want && (type === "0" || type === "7")) {
-        found = (await r.read(padded))?.slice(0, size) ?? null;
-        if (found === null) throw new PvrError("BAD_ARCHIVE", `${d.digest}: truncated`);
-        continue;
+      if (name === want && (e.type === "0" || e.type === "\0" || e.type === "7")) {
+        found = await tar.readBody();
+      } else if (name === whiteout) {
+        found = null;
       }
-      if (name === whiteout) found = null;
-      await r.skip(padded);
     }
+  } catch (err) {
+    if (err instanceof TarFormatError) {
+      throw new PvrError("BAD_ARCHIVE", `${d.digest}: ${err.message}`, { cause: err });
+    }
+    throw err;
   } finally {
-    await r.cancel();
+    await tar.cancel();
   }
   return found;
 }
