@@ -9,7 +9,7 @@
 
 import { PvrError } from "../errors.ts";
 import { sha256File } from "../store/hash.ts";
-import { fsyncDir, tempName, writeFileAtomic } from "../../native/durability.ts";
+import { renameDurable, tempName, writeFileAtomic } from "../../native/durability.ts";
 import {
   formatManifest,
   type VerityFormat,
@@ -47,8 +47,6 @@ export interface PrepareVolumeOptions {
   manifest: VerityManifest;
   /** The `veritysetup` program. */
   program: string;
-  /** Reuse the manifest's salt and uuid (when it has both). */
-  reuse: boolean;
 }
 
 async function sameBytes(a: string, b: string): Promise<boolean> {
@@ -71,8 +69,8 @@ async function readTextOrUndefined(path: string): Promise<string | undefined> {
 
 /**
  * Runs `veritysetup format` on `<container>/<data_device>` into a temp file beside
- * `<container>/<hash_device>`. The caller removes `tmpHash` with
- * {@link discardVolumes} when it does not commit.
+ * `<container>/<hash_device>`, reusing the manifest's salt and uuid when it has both.
+ * The caller removes `tmpHash` with {@link discardVolumes} when it does not commit.
  *
  * @throws {PvrError} `BAD_WORKTREE` when the data file is missing or not a regular
  *   file; `FAILED` when veritysetup fails
@@ -94,7 +92,7 @@ export async function prepareVolume(opts: PrepareVolumeOptions): Promise<Prepare
     });
   }
   const tmpHash = `${cdir}/${tempName(m.hashDevice)}`;
-  const reuse = opts.reuse && m.salt !== undefined && m.uuid !== undefined;
+  const reuse = m.salt !== undefined && m.uuid !== undefined;
   try {
     const format = await veritysetupFormat({
       program: opts.program,
@@ -147,9 +145,7 @@ export async function commitVolumes(
       } finally {
         f.close();
       }
-      const hash = `${repoDir}/${v.hashKey}`;
-      await Deno.rename(v.tmpHash, hash);
-      await fsyncDir(hash.slice(0, hash.lastIndexOf("/")));
+      await renameDurable(v.tmpHash, `${repoDir}/${v.hashKey}`);
       const manifest = `${repoDir}/${v.manifestKey}`;
       await Deno.mkdir(manifest.slice(0, manifest.lastIndexOf("/")), { recursive: true });
       await writeFileAtomic(manifest, v.manifestText, { mode: 0o644 });

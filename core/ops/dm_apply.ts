@@ -16,7 +16,7 @@ import {
 } from "../dm/volumes.ts";
 import { withWriteLock } from "../repo/transaction.ts";
 import { add } from "./add.ts";
-import { openRepo, readWorkingState, type RepoOptions } from "./common.ts";
+import { readWorkingState, type RepoOptions } from "./common.ts";
 
 /** Options of {@link dmApply}. */
 export interface DmApplyOptions extends RepoOptions {
@@ -77,11 +77,10 @@ export function isDmManifestKey(key: string): boolean {
  */
 export async function dmApply(opts: DmApplyOptions): Promise<DmApplyResult> {
   const prefix = opts.prefix ?? "";
-  const { ws } = await readWorkingState(opts);
+  const { repo, ws } = await readWorkingState(opts);
   const keys = [...ws.state.keys()].filter((k) => k.startsWith(prefix) && isDmManifestKey(k))
     .sort(compareCodePoints);
   if (keys.length === 0) return { volumes: [], added: [] };
-  const repo = await openRepo(opts);
   const program = findVeritysetup(opts.veritysetup);
   const prepared: PreparedVolume[] = [];
   try {
@@ -101,7 +100,6 @@ export async function dmApply(opts: DmApplyOptions): Promise<DmApplyResult> {
           manifestKey: key,
           manifest: parseManifest(bytes, key),
           program,
-          reuse: true,
         }),
       );
     }

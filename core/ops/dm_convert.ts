@@ -154,7 +154,6 @@ export async function dmConvert(opts: DmConvertOptions): Promise<DmConvertResult
     manifestKey,
     manifest,
     program,
-    reuse: true,
   });
   const result: DmConvertResult = {
     container,
