@@ -4,7 +4,7 @@ import { Command } from "@commander-js/extra-typings";
 import { sigAdd } from "../core/ops/sig_add.ts";
 import { sigUpdate } from "../core/ops/sig_update.ts";
 import { formatSigLs, sigLs } from "../core/ops/sig_ls.ts";
-import type { SigKeyOptions } from "../core/ops/sig_common.ts";
+import { type SigKeyOptions, writeSigOutput } from "../core/ops/sig_common.ts";
 import { HttpClient } from "../core/remote/http.ts";
 import { type CliContext, envFlag } from "./context.ts";
 import { commandPrompter, commandTransport } from "./pantahub.ts";
@@ -62,14 +62,7 @@ export function sigCommand(ctx: CliContext) {
       for (const f of files) ctx.io.stdout.write(f);
       return;
     }
-    const path = output.startsWith("/") ? output : `${ctx.io.cwd}/${output}`;
-    const total = new Uint8Array(files.reduce((n, f) => n + f.length, 0));
-    let off = 0;
-    for (const f of files) {
-      total.set(f, off);
-      off += f.length;
-    }
-    await Deno.writeFile(path, total, { mode: 0o644 });
+    await writeSigOutput(output.startsWith("/") ? output : `${ctx.io.cwd}/${output}`, files);
   };
 
   const add = new Command("add")

@@ -183,3 +183,17 @@ export async function writeSigFile(dir: string, name: string, bytes: Uint8Array)
   await writeFileAtomic(`${dir}/${rel}`, bytes, { mode: 0o644 });
   return rel;
 }
+
+/**
+ * Writes the signatures one command made, one after the other, to `path` (the
+ * `--output` file: truncated, mode 0644).
+ */
+export async function writeSigOutput(path: string, files: readonly Uint8Array[]): Promise<void> {
+  const total = new Uint8Array(files.reduce((n, f) => n + f.length, 0));
+  let off = 0;
+  for (const f of files) {
+    total.set(f, off);
+    off += f.length;
+  }
+  await Deno.writeFile(path, total, { mode: 0o644 });
+}
