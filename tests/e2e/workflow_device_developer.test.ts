@@ -22,13 +22,8 @@ import {
   type TestImage,
   which,
 } from "../support/registry.ts";
-import {
-  committed,
-  makeSigningChain,
-  objectKeys,
-  Shell,
-  statusLines,
-} from "../support/workflow.ts";
+import { committed, objectKeys, Shell, statusLines } from "../support/workflow.ts";
+import { makeSigningChain } from "../support/pki.ts";
 
 const missing = [
   ...registryToolsMissing(),

@@ -80,6 +80,32 @@ async function ext(dir: string, name: string, text: string): Promise<string> {
 }
 
 /**
+ * Writes two self-signed roots into `dir`, `ca.key`/`ca.pem` and `other-ca.key`/
+ * `other-ca.pem`, with `newKey` the `openssl req` key arguments.
+ */
+async function makeRoots(dir: string, newKey: string[]): Promise<void> {
+  for (const root of ["ca", "other-ca"]) {
+    await openssl([
+      "req",
+      "-x509",
+      ...newKey,
+      "-keyout",
+      `${root}.key`,
+      "-out",
+      `${root}.pem`,
+      "-days",
+      "3650",
+      "-subj",
+      `/CN=${root} root`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ], dir);
+  }
+}
+
+/**
  * Writes a chain into `dir`: `ca.pem` (root, RSA), `int.pem` (intermediate CA, P-384),
  * `leaf.key`/`leaf.pem` (P-256, code signing), `bad.key`/`bad.pem` (P-256, server auth
  * only), `x5c.pem` (leaf + intermediate), `x5c-bad.pem` (bad leaf + intermediate),
@@ -101,27 +127,7 @@ export async function makeChain(dir: string): Promise<void> {
     "bad.ext",
     "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
   );
-  for (const root of ["ca", "other-ca"]) {
-    await openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${root}.key`,
-      "-out",
-      `${root}.pem`,
-      "-days",
-      "3650",
-      "-subj",
-      `/CN=${root} root`,
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign,cRLSign",
-    ], dir);
-  }
+  await makeRoots(dir, ["-newkey", "rsa:2048", "-nodes"]);
   const issue = async (name: string, key: string, subj: string, by: string, extFile: string) => {
     await openssl(["req", "-new", "-key", key, "-out", `${name}.csr`, "-subj", subj], dir);
     await openssl([
@@ -154,4 +160,47 @@ export async function makeChain(dir: string): Promise<void> {
   const text = (f: string) => Deno.readTextFile(`${dir}/${f}`);
   await Deno.writeTextFile(`${dir}/x5c.pem`, (await text("leaf.pem")) + (await text("int.pem")));
   await Deno.writeTextFile(`${dir}/x5c-bad.pem`, (await text("bad.pem")) + (await text("int.pem")));
+}
+
+/**
+ * A small signing PKI, all P-256 (quick to generate): `ca.pem` (root), `leaf.key` +
+ * `leaf.pem` (issued by it, code signing), `x5c.pem` (the leaf's chain) and
+ * `other-ca.pem` (an unrelated root).
+ */
+export async function makeSigningChain(dir: string): Promise<void> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await makeRoots(dir, ec);
+  await Deno.writeTextFile(
+    `${dir}/leaf.ext`,
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+  );
+  await openssl([
+    "req",
+    "-new",
+    ...ec,
+    "-keyout",
+    "leaf.key",
+    "-out",
+    "leaf.csr",
+    "-subj",
+    "/CN=leaf",
+  ], dir);
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    "leaf.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "leaf.pem",
+    "-days",
+    "3650",
+    "-extfile",
+    "leaf.ext",
+  ], dir);
+  await Deno.copyFile(`${dir}/leaf.pem`, `${dir}/x5c.pem`);
 }

@@ -6,7 +6,6 @@
 
 import assert from "node:assert/strict";
 import { PROJECT_ROOT, type PvrRun, spawnPvr } from "./cli.ts";
-import { openssl } from "./pki.ts";
 
 /** Runs pvr subprocesses with one environment, in a given directory. */
 export class Shell {
@@ -115,66 +114,4 @@ export function startPvr(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-}
-
-/** Runs openssl in `cwd`; throws with its stderr on failure. */
-/**
- * A small signing PKI made with openssl, all P-256 (quick to generate): `ca.pem` (root),
- * `leaf.key` + `leaf.pem` (issued by it, code signing), `x5c.pem` (the leaf's chain)
- * and `other-ca.pem` (an unrelated root).
- */
-export async function makeSigningChain(dir: string): Promise<void> {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  for (const root of ["ca", "other-ca"]) {
-    await openssl([
-      "req",
-      "-x509",
-      ...ec,
-      "-keyout",
-      `${root}.key`,
-      "-out",
-      `${root}.pem`,
-      "-days",
-      "3650",
-      "-subj",
-      `/CN=${root} root`,
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign,cRLSign",
-    ], dir);
-  }
-  await Deno.writeTextFile(
-    `${dir}/leaf.ext`,
-    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
-  );
-  await openssl([
-    "req",
-    "-new",
-    ...ec,
-    "-keyout",
-    "leaf.key",
-    "-out",
-    "leaf.csr",
-    "-subj",
-    "/CN=leaf",
-  ], dir);
-  await openssl([
-    "x509",
-    "-req",
-    "-in",
-    "leaf.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "leaf.pem",
-    "-days",
-    "3650",
-    "-extfile",
-    "leaf.ext",
-  ], dir);
-  await Deno.copyFile(`${dir}/leaf.pem`, `${dir}/x5c.pem`);
 }
