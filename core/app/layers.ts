@@ -25,10 +25,8 @@
  * @module
  */
 
-import { Duplex } from "node:stream";
-import { createZstdDecompress } from "node:zlib";
 import { PvrError } from "../errors.ts";
-import { TarFormatError, TarReader, TarType } from "../archive/tar.ts";
+import { type TarEntry, TarFormatError, TarReader, TarType } from "../archive/tar.ts";
 import { mksquashfsFromTar } from "./squashfs.ts";
 
 /** Kinds of node in the flattened tree. */
@@ -135,6 +133,11 @@ export async function openLayerTar(open: LayerOpener): Promise<ReadableStream<Ui
     );
   }
   if (first[0] === 0x28 && first[1] === 0xb5 && first[2] === 0x2f && first[3] === 0xfd) {
+    // Loaded here: zstd layers are rare, and node:stream/node:zlib cost start-up time.
+    const [{ Duplex }, { createZstdDecompress }] = await Promise.all([
+      import("node:stream"),
+      import("node:zlib"),
+    ]);
     const z = Duplex.toWeb(createZstdDecompress()) as unknown as TransformStream<
       Uint8Array,
       Uint8Array
@@ -518,6 +521,16 @@ function writeOctal(block: Uint8Array, off: number, len: number, value: number):
   return true;
 }
 
+/** Writes a header block's checksum (six octal digits, NUL, space). */
+function setChecksum(block: Uint8Array): void {
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += block[i];
+  block.set(enc.encode(sum.toString(8).padStart(6, "0")), 148);
+  block[154] = 0;
+  block[155] = 0x20;
+}
+
 /** One PAX record `<len> <key>=<value>\n`; the value may be bytes (extended attributes). */
 function paxRecord(key: string, value: string | Uint8Array): Uint8Array {
   const head = enc.encode(` ${key}=`);
@@ -589,12 +602,7 @@ export function entryHeader(
   block.set(enc.encode("ustar\0" + "00"), 257);
   writeOctal(block, 329, 8, node.devmajor);
   writeOctal(block, 337, 8, node.devminor);
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += block[i];
-  block.set(enc.encode(sum.toString(8).padStart(6, "0")), 148);
-  block[154] = 0;
-  block[155] = 0x20;
+  setChecksum(block);
   if (pax.length === 0) return block;
   const data = concat(pax);
   const paxHead = entryHeader(
@@ -605,13 +613,7 @@ export function entryHeader(
     "",
   );
   paxHead[156] = 0x78; // 'x'
-  // Recompute the checksum for the changed type flag.
-  paxHead.fill(0x20, 148, 156);
-  let s2 = 0;
-  for (let i = 0; i < 512; i++) s2 += paxHead[i];
-  paxHead.set(enc.encode(s2.toString(8).padStart(6, "0")), 148);
-  paxHead[154] = 0;
-  paxHead[155] = 0x20;
+  setChecksum(paxHead); // for the changed type flag
   const pad = (512 - (data.length % 512)) % 512;
   const out = new Uint8Array(512 + data.length + pad + 512);
   out.set(paxHead, 0);
@@ -632,6 +634,83 @@ export function rootAttributes(index: LayerIndex): {
 }
 
 /**
+ * Nodes wanting the data of layer entries: by layer index, then by the entry's ordinal
+ * in that layer's tar ({@link FlatNode.ordinal}).
+ */
+export type WantedEntries = Map<number, FlatNode[]>[];
+
+/** Adds `node` to those wanting entry `ordinal` of layer `layer`. */
+export function wantEntry(
+  wanted: WantedEntries,
+  layer: number,
+  ordinal: number,
+  node: FlatNode,
+): void {
+  const m = wanted[layer];
+  const list = m.get(ordinal);
+  if (list === undefined) m.set(ordinal, [node]);
+  else list.push(node);
+}
+
+/** One wanted entry met by {@link wantedEntries}. */
+export interface WantedEntry {
+  layer: number;
+  entry: TarEntry;
+  /** The nodes that want it, in the order they were added. */
+  nodes: FlatNode[];
+  /** The entry's body, to read (or not) before the next entry. */
+  body: () => AsyncGenerator<Uint8Array>;
+}
+
+/**
+ * Re-reads, in layer order, each layer that has wanted entries (stopping after its last
+ * wanted one) and yields those entries in tar order. Consumes `wanted`.
+ *
+ * @throws {PvrError} `BAD_ARCHIVE` when a layer ends early or cannot be read again
+ */
+export async function* wantedEntries(
+  layers: readonly LayerOpener[],
+  wanted: WantedEntries,
+): AsyncGenerator<WantedEntry> {
+  for (let layer = 0; layer < layers.length; layer++) {
+    const m = wanted[layer];
+    if (m === undefined || m.size === 0) continue;
+    const tar = new TarReader(await openLayerTar(layers[layer]));
+    const body = async function* (): AsyncGenerator<Uint8Array> {
+      const reader = tar.body().getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          yield value;
+        }
+      } catch (err) {
+        throw layerError(err, layer);
+      }
+    };
+    try {
+      for (let ordinal = 0; m.size > 0; ordinal++) {
+        let entry: TarEntry | null;
+        try {
+          entry = await tar.next();
+        } catch (err) {
+          throw layerError(err, layer);
+        }
+        if (entry === null) {
+          throw new PvrError("BAD_ARCHIVE", `layer ${layer} changed while reading`);
+        }
+        const nodes = m.get(ordinal);
+        if (nodes === undefined) continue;
+        m.delete(ordinal);
+        yield { layer, entry, nodes, body };
+      }
+    } finally {
+      await tar.cancel().catch(() => {});
+    }
+  }
+}
+
+/**
  * The flattened tree as one tar stream (see the module documentation for the order).
  * Deterministic: the same layers give the same bytes. The layers are opened again, one
  * after the other.
@@ -649,7 +728,7 @@ async function* flattenedChunks(
 ): AsyncGenerator<Uint8Array> {
   // Regular-file data wanted from each layer: ordinal -> nodes taking that data (first
   // one gets it, the others become hardlinks to it).
-  const wanted: Map<number, FlatNode[]>[] = layers.map(() => new Map());
+  const wanted: WantedEntries = layers.map(() => new Map());
   const links: FlatNode[] = [];
   const headerBatch: Uint8Array[] = [];
   let batched = 0;
@@ -665,10 +744,7 @@ async function* flattenedChunks(
   for (const node of walk(index.root)) {
     switch (node.type) {
       case "file": {
-        const m = wanted[node.layer];
-        const list = m.get(node.ordinal) ?? [];
-        list.push(node);
-        m.set(node.ordinal, list);
+        wantEntry(wanted, node.layer, node.ordinal, node);
         break;
       }
       case "hardlink": {
@@ -678,10 +754,7 @@ async function* flattenedChunks(
         } else if (!dataHolder.has(t)) {
           // The link outlived its target: it takes the data.
           dataHolder.set(t, node);
-          const m = wanted[t.layer];
-          const list = m.get(t.ordinal) ?? [];
-          list.push(node);
-          m.set(t.ordinal, list);
+          wantEntry(wanted, t.layer, t.ordinal, node);
         } else {
           node.target = dataHolder.get(t);
           links.push(node);
@@ -700,40 +773,19 @@ async function* flattenedChunks(
     }
   }
   if (headerBatch.length > 0) yield concat(headerBatch.splice(0));
-  for (let layer = 0; layer < layers.length; layer++) {
-    const m = wanted[layer];
-    if (m.size === 0) continue;
-    const tar = new TarReader(await openLayerTar(layers[layer]));
-    try {
-      for (let ordinal = 0; m.size > 0; ordinal++) {
-        const e = await tar.next();
-        if (e === null) throw new PvrError("BAD_ARCHIVE", `layer ${layer} changed while reading`);
-        const nodes = m.get(ordinal);
-        if (nodes === undefined) continue;
-        m.delete(ordinal);
-        const [first, ...others] = nodes;
-        const src = first.type === "hardlink" ? first.target! : first;
-        if (e.size !== src.size) {
-          throw new PvrError("BAD_ARCHIVE", `layer ${layer} changed while reading`);
-        }
-        yield entryHeader(first.path, src, "file", src.size, "");
-        const reader = tar.body().getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          yield value;
-        }
-        const pad = (512 - (src.size % 512)) % 512;
-        if (pad > 0) yield new Uint8Array(pad);
-        for (const o of others) {
-          yield entryHeader(o.path, src, "hardlink", 0, first.path);
-        }
-      }
-    } catch (err) {
-      await tar.cancel().catch(() => {});
-      throw layerError(err, layer);
+  for await (const { layer, entry, nodes, body } of wantedEntries(layers, wanted)) {
+    const [first, ...others] = nodes;
+    const src = first.type === "hardlink" ? first.target! : first;
+    if (entry.size !== src.size) {
+      throw new PvrError("BAD_ARCHIVE", `layer ${layer} changed while reading`);
     }
-    await tar.cancel().catch(() => {});
+    yield entryHeader(first.path, src, "file", src.size, "");
+    yield* body();
+    const pad = (512 - (src.size % 512)) % 512;
+    if (pad > 0) yield new Uint8Array(pad);
+    for (const o of others) {
+      yield entryHeader(o.path, src, "hardlink", 0, first.path);
+    }
   }
   links.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const l of links) {

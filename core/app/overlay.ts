@@ -19,9 +19,7 @@
  * @module
  */
 
-import { PvrError } from "../errors.ts";
 import { createSha256 } from "../store/hash.ts";
-import { TarReader } from "../archive/tar.ts";
 import {
   finishRootfs,
   type FlatNode,
@@ -31,8 +29,10 @@ import {
   layerFile,
   type LayerIndex,
   type LayerOpener,
-  openLayerTar,
   rootAttributes,
+  type WantedEntries,
+  wantedEntries,
+  wantEntry,
 } from "./layers.ts";
 import type { BuildRootfsOptions, ResolvedImage } from "./image.ts";
 import { mksquashfsFromTar, requireMksquashfs } from "./squashfs.ts";
@@ -74,38 +74,15 @@ function kindOf(n: FlatNode): string {
 /** Hashes the bodies of `nodes` (regular files of `tree`), by node. */
 async function hashFiles(tree: ImageTree, nodes: Set<FlatNode>): Promise<Map<FlatNode, string>> {
   const out = new Map<FlatNode, string>();
-  const byLayer: Map<number, FlatNode[]>[] = tree.layers.map(() => new Map());
+  const wanted: WantedEntries = tree.layers.map(() => new Map());
   for (const n of nodes) {
-    const m = byLayer[n.layer];
-    if (m === undefined) continue;
-    const list = m.get(n.ordinal) ?? [];
-    list.push(n);
-    m.set(n.ordinal, list);
+    if (n.layer >= 0 && n.layer < wanted.length) wantEntry(wanted, n.layer, n.ordinal, n);
   }
-  for (let layer = 0; layer < tree.layers.length; layer++) {
-    const m = byLayer[layer];
-    if (m.size === 0) continue;
-    const tar = new TarReader(await openLayerTar(tree.layers[layer]));
-    try {
-      for (let ordinal = 0; m.size > 0; ordinal++) {
-        const e = await tar.next();
-        if (e === null) throw new PvrError("BAD_ARCHIVE", `layer ${layer} changed while reading`);
-        const list = m.get(ordinal);
-        if (list === undefined) continue;
-        m.delete(ordinal);
-        const h = createSha256();
-        const reader = tar.body().getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          h.update(value);
-        }
-        const sha = h.digest();
-        for (const n of list) out.set(n, sha);
-      }
-    } finally {
-      await tar.cancel().catch(() => {});
-    }
+  for await (const { nodes: list, body } of wantedEntries(tree.layers, wanted)) {
+    const h = createSha256();
+    for await (const chunk of body()) h.update(chunk);
+    const sha = h.digest();
+    for (const n of list) out.set(n, sha);
   }
   return out;
 }
