@@ -121,6 +121,26 @@ export async function writeDigestFile(
  * `src.json`.
  */
 export function imageHooksFor(opts: ImageHookOptions = {}): ImageHookSet {
+  /** Resolves `from` with the request's source list and credentials. */
+  const resolveFrom = (
+    req: Pick<BuildRootfsRequest, "source" | "username" | "password" | "configDir">,
+    from: string,
+    platforms: string[] | undefined,
+  ): Promise<ResolvedImage> =>
+    resolveImage({
+      from,
+      platforms,
+      source: parseSources(req.source),
+      username: req.username,
+      password: req.password,
+      configDir: req.configDir,
+      http: opts.http,
+      insecure: opts.insecure,
+      onMessage: opts.onMessage,
+      dockerHost: opts.dockerHost,
+      dockerEnv: opts.dockerEnv,
+    });
+
   /**
    * The image pinned as `recorded` (a `src.json` digest). An image on disk is named by
    * `nameSrc`'s `docker_name` (path and tag) or by the path before the `@`; it is
@@ -135,19 +155,7 @@ export function imageHooksFor(opts: ImageHookOptions = {}): ImageHookSet {
   ): Promise<ResolvedImage> => {
     if (opts.resolved?.dockerDigest === recorded) return opts.resolved;
     const resolve = (from: string) =>
-      resolveImage({
-        from,
-        platforms: nameSrc?.docker_platform ? [nameSrc.docker_platform] : undefined,
-        source: parseSources(req.source),
-        username: req.username,
-        password: req.password,
-        configDir: req.configDir,
-        http: opts.http,
-        insecure: opts.insecure,
-        onMessage: opts.onMessage,
-        dockerHost: opts.dockerHost,
-        dockerEnv: opts.dockerEnv,
-      });
+      resolveFrom(req, from, nameSrc?.docker_platform ? [nameSrc.docker_platform] : undefined);
     let from: string | undefined;
     if (
       nameSrc?.docker_name !== undefined && (await localImageSpec(nameSrc.docker_name)) !== null
@@ -236,19 +244,7 @@ export function imageHooksFor(opts: ImageHookOptions = {}): ImageHookSet {
     }
     if (req.type !== "docker") return req.src;
     const from = req.from ?? fromOf(req.src, req.name);
-    const img = await resolveImage({
-      from,
-      platforms: splitPlatforms(req.platform),
-      source: parseSources(req.source),
-      username: req.username,
-      password: req.password,
-      configDir: req.configDir,
-      http: opts.http,
-      insecure: opts.insecure,
-      onMessage: opts.onMessage,
-      dockerHost: opts.dockerHost,
-      dockerEnv: opts.dockerEnv,
-    });
+    const img = await resolveFrom(req, from, splitPlatforms(req.platform));
     const src: SrcJson = { ...req.src };
     if (req.from !== undefined && (await localImageSpec(req.from)) === null) {
       const nt = dockerNameTag(req.from);
