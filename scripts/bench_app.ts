@@ -290,12 +290,17 @@ function pvrEnv(repo: string, config: string, comp: string): Record<string, stri
   };
 }
 
-/** `pvr init` (untimed), then the timed `pvr app add`. */
-async function pvrInit(repo: string, config: string, comp: string): Promise<void> {
-  await run([Deno.execPath(), "run", "-A", "--quiet", `${ROOT}/main.ts`, "init"], {
+/** Runs `pvr <args>` in `repo` (see {@link pvrEnv}). */
+function pvr(repo: string, config: string, comp: string, args: string[]) {
+  return run([Deno.execPath(), "run", "-A", "--quiet", `${ROOT}/main.ts`, ...args], {
     cwd: repo,
     env: pvrEnv(repo, config, comp),
   });
+}
+
+/** `pvr init` (untimed), then the timed `pvr app add`. */
+async function pvrInit(repo: string, config: string, comp: string): Promise<void> {
+  await pvr(repo, config, comp, ["init"]);
 }
 
 async function pvrAppAdd(
@@ -304,23 +309,15 @@ async function pvrAppAdd(
   from: string,
   comp: string,
 ): Promise<{ ms: number; stderr: string }> {
-  const r = await run(
-    [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      `${ROOT}/main.ts`,
-      "app",
-      "add",
-      "app",
-      "--from",
-      from,
-      "--platform",
-      "linux/amd64",
-    ],
-    { cwd: repo, env: pvrEnv(repo, config, comp) },
-  );
+  const r = await pvr(repo, config, comp, [
+    "app",
+    "add",
+    "app",
+    "--from",
+    from,
+    "--platform",
+    "linux/amd64",
+  ]);
   return { ms: r.ms, stderr: r.stderr };
 }
 
@@ -369,23 +366,7 @@ async function pvrRootfs(root: string, from: string, comp: string): Promise<numb
   const repo = await fresh(root, "rrepo");
   await pvrInit(repo, config, comp);
   await settle();
-  const r = await run(
-    [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      `${ROOT}/main.ts`,
-      "app",
-      "add",
-      "app",
-      "-t",
-      "rootfs",
-      "--from",
-      from,
-    ],
-    { cwd: repo, env: pvrEnv(repo, config, comp) },
-  );
+  const r = await pvr(repo, config, comp, ["app", "add", "app", "-t", "rootfs", "--from", from]);
   for (const d of [config, repo]) await Deno.remove(d, { recursive: true });
   return r.ms;
 }
