@@ -10,9 +10,9 @@
  * @module
  */
 
+import { retryAfterMs } from "../http.ts";
 import { loadNodeNet } from "../node_net.ts";
 import { PvrError } from "../../errors.ts";
-import { createSha256 } from "../../store/hash.ts";
 import { VERSION } from "../../version.ts";
 import { NULL_TRANSFER_REPORTER, type TransferReporter } from "../progress.ts";
 import { replyText, serverMessage } from "./reply.ts";
@@ -56,8 +56,6 @@ export interface BlobPutRequest {
   onProgress(sent: number): void;
   /** Abandon the upload when no byte moves for this long (ms). */
   idleTimeoutMs: number;
-  /** Hash the bytes sent (`sentSha`); off by default: the server checks the sha anyway. */
-  hash?: boolean;
 }
 
 /** The answer to a {@link BlobPutRequest}. */
@@ -66,8 +64,6 @@ export interface BlobPutResponse {
   statusText: string;
   /** The start of the response body (at most 4 KiB), for error messages. */
   body: string;
-  /** With `hash`: the SHA-256 of the bytes read from the file and sent, when all were. */
-  sentSha?: string;
 }
 
 /**
@@ -135,12 +131,9 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
 }
 
-/** A `Retry-After` header (seconds or an HTTP date) in ms, or undefined. */
+/** A `Retry-After` header (seconds or an HTTP date) in ms, or undefined ({@link retryAfterMs}). */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return retryAfterMs(value, now);
 }
 
 /**
@@ -251,7 +244,6 @@ export function nodeBlobPutter(opts: { insecure?: boolean } = {}): BlobPutter {
     return await new Promise<BlobPutResponse>((resolve, reject) => {
       const url = new URL(req.url);
       const mod = url.protocol === "https:" ? https : http;
-      const hash = req.hash ? createSha256() : undefined;
       let sent = 0;
       let settled = false;
       let responded = false;
@@ -288,7 +280,6 @@ export function nodeBlobPutter(opts: { insecure?: boolean } = {}): BlobPutter {
             status: res.statusCode ?? 0,
             statusText: res.statusMessage ?? "",
             body,
-            sentSha: hash && sent === req.size ? hash.digest() : undefined,
           });
         });
         res.on(
@@ -305,9 +296,7 @@ export function nodeBlobPutter(opts: { insecure?: boolean } = {}): BlobPutter {
         if (!responded) finish(new TransientError(`upload failed: ${e.message}`, { cause: e }));
       });
       file.on("data", (chunk) => {
-        const c = chunk as Uint8Array;
-        hash?.update(c);
-        sent += c.length;
+        sent += (chunk as Uint8Array).length;
         req.onProgress(sent);
       });
       file.on("error", (e: Error) => {
@@ -333,7 +322,6 @@ export function fetchBlobPutter(
   opts: { contentLength?: boolean } = {},
 ): BlobPutter {
   return async (req) => {
-    const hash = req.hash ? createSha256() : undefined;
     let sent = 0;
     const file = await Deno.open(req.path, { read: true });
     const body = new ReadableStream<Uint8Array>({
@@ -345,11 +333,9 @@ export function fetchBlobPutter(
           ctrl.close();
           return;
         }
-        const c = buf.subarray(0, n);
-        hash?.update(c);
         sent += n;
         req.onProgress(sent);
-        ctrl.enqueue(c);
+        ctrl.enqueue(buf.subarray(0, n));
       },
       cancel() {
         file.close();
@@ -375,7 +361,6 @@ export function fetchBlobPutter(
       status: res.status,
       statusText: res.statusText,
       body: text,
-      sentSha: hash && sent === req.size ? hash.digest() : undefined,
     };
   };
 }
