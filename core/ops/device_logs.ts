@@ -14,6 +14,7 @@
 
 import { z } from "zod";
 import { PvrError } from "../errors.ts";
+import { timerSleep } from "../remote/http.ts";
 import { readJsonReply, replyFailure } from "../remote/pantahub/reply.ts";
 import { baseUrlOf, type PantahubOptions, sessionOf } from "./hub_common.ts";
 
@@ -260,7 +261,7 @@ export async function deviceLogs(opts: DeviceLogsOptions): Promise<DeviceLogsRes
   if (plat) fixed.plat = plat;
 
   const session = sessionOf(opts);
-  const sleep = opts.sleep ?? defaultSleep;
+  const sleep = opts.sleep ?? timerSleep;
   const entries: LogEntry[] = [];
   let count = 0;
   /** Ids delivered at or after the current `after` second (for de-duplication). */
@@ -338,17 +339,4 @@ export async function deviceLogs(opts: DeviceLogsOptions): Promise<DeviceLogsRes
     if (stopped()) break;
   }
   return { count, entries };
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

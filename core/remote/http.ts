@@ -141,8 +141,8 @@ export function redact(text: string, secrets: Iterable<string> = []): string {
     .replace(BEARER_RE, (_m, scheme: string) => `${scheme} [redacted]`);
 }
 
-/** Waits `ms`, or less when `signal` aborts. */
-function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts (it resolves then, never rejects). */
+export function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = () => {
