@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { canonicalJson } from "../model/canonical.ts";
 import { MemoryTokenStore } from "../remote/pantahub/token_store.ts";
-import { PantahubSession } from "../remote/pantahub/session.ts";
+import { PantahubSession, TokenReply } from "../remote/pantahub/session.ts";
 import { readJsonReply, replyFailure } from "../remote/pantahub/reply.ts";
 import type { PantahubCaller } from "../remote/pantahub/types.ts";
 import type { TransferOptions } from "../remote/pantahub/transfer.ts";
@@ -47,8 +47,6 @@ const CreatedDevice = z.looseObject({
   nick: z.string(),
   secret: z.string().min(1),
 });
-
-const TokenReply = z.object({ token: z.string().min(1) });
 
 /**
  * Creates a device from the repository in `dir`:

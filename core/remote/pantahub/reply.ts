@@ -55,6 +55,15 @@ export function serverMessage(text: string): string | undefined {
 }
 
 /**
+ * `HTTP <status>[: <server message>]` of a failed answer (not redacted). Consumes the
+ * body.
+ */
+export async function statusNote(res: Response): Promise<string> {
+  const msg = serverMessage(await replyText(res, 64 * 1024).catch(() => ""));
+  return `HTTP ${res.status}${msg ? `: ${msg}` : ""}`;
+}
+
+/**
  * The error for a failed answer: `<what> failed (HTTP <status>[: <server message>])`,
  * redacted. Consumes the body.
  */
@@ -63,11 +72,7 @@ export async function replyFailure(
   what: string,
   code: PvrErrorCode = "REMOTE",
 ): Promise<PvrError> {
-  const msg = serverMessage(await replyText(res, 64 * 1024).catch(() => ""));
-  return new PvrError(
-    code,
-    redact(`${what} failed (HTTP ${res.status}${msg ? `: ${msg}` : ""})`),
-  );
+  return new PvrError(code, redact(`${what} failed (${await statusNote(res)})`));
 }
 
 /**

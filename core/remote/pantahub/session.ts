@@ -35,7 +35,7 @@ import { goMarshal } from "../../model/go_json.ts";
 import { fromPlain } from "../../model/json_value.ts";
 import { HttpClient, redactUrl } from "../http.ts";
 import type { Prompter } from "./prompt.ts";
-import { readJsonReply, replyText, serverMessage } from "./reply.ts";
+import { readJsonReply, statusNote } from "./reply.ts";
 import {
   ANON_SUFFIX,
   anonKey,
@@ -179,7 +179,8 @@ interface CallState {
   prompts: number;
 }
 
-const TokenReply = z.object({ token: z.string().min(1) });
+/** The answer of `POST`/`GET <auth>/login`: a token. */
+export const TokenReply = z.object({ token: z.string().min(1) });
 
 /**
  * A session with one or more Pantahub instances: tokens from `-a`, from `auth.json`, or
@@ -434,8 +435,7 @@ export class PantahubSession implements PantahubCaller {
   }
 
   async #deniedMessage(res: Response, what: string): Promise<string> {
-    const msg = serverMessage(await replyText(res, 64 * 1024).catch(() => ""));
-    return this.http.redact(`access denied: ${what} (HTTP ${res.status}${msg ? `: ${msg}` : ""})`);
+    return this.http.redact(`access denied: ${what} (${await statusNote(res)})`);
   }
 
   #mayPrompt(req: PantahubRequest, st: CallState): boolean {
@@ -565,8 +565,7 @@ export class PantahubSession implements PantahubCaller {
       body: goMarshal(fromPlain({ password, scope, username }), { numbers: "float" }),
     });
     if (res.status !== 200) {
-      const msg = serverMessage(await replyText(res, 64 * 1024).catch(() => ""));
-      return { error: this.http.redact(`HTTP ${res.status}${msg ? `: ${msg}` : ""}`) };
+      return { error: this.http.redact(await statusNote(res)) };
     }
     try {
       const { token } = await readJsonReply(res, TokenReply, `POST ${aep}/login`);
@@ -670,10 +669,9 @@ export async function registerAccount(
     ),
   });
   if (res.status !== 200) {
-    const msg = serverMessage(await replyText(res, 64 * 1024).catch(() => ""));
     throw new PvrError(
       "REMOTE",
-      http.redact(`failed to register at ${target} (HTTP ${res.status}${msg ? `: ${msg}` : ""})`),
+      http.redact(`failed to register at ${target} (${await statusNote(res)})`),
     );
   }
   const reply = await readJsonReply(res, AccountReply, `POST ${target}`);
