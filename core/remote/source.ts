@@ -18,6 +18,7 @@ import type { ObjectStore } from "../store/object_store.ts";
 import { FsObjectStore } from "../store/fs_store.ts";
 import { readExport } from "../archive/import.ts";
 import { absolutePath } from "../repo/global_config.ts";
+import { transferObject } from "../repo/fetch.ts";
 import { openRemoteSource, type RemoteOptions } from "./pantahub/remote.ts";
 import { redactUrl } from "./http.ts";
 
@@ -46,14 +47,14 @@ export interface Source {
 function copyFrom(label: string, from: ObjectStore): Source["fetchObjects"] {
   return async (objects, into) => {
     for (const [sha, key] of objects) {
-      if (!(await from.has(sha))) {
+      try {
+        await transferObject(from, sha, into);
+      } catch (err) {
+        if (!(err instanceof PvrError && err.code === "OBJECT_MISSING")) throw err;
         throw new PvrError("OBJECT_MISSING", `object ${sha} of ${key} is missing from ${label}`, {
           path: key,
         });
       }
-      const path = from.pathOf?.(sha);
-      if (path) await into.putFile(path, sha);
-      else await into.put(await from.read(sha), sha);
     }
   };
 }
