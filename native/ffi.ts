@@ -1,7 +1,8 @@
 /**
  * Optional libc calls through Deno FFI, for what Deno has no API for: cloning a file's
  * extents (a "reflink": FICLONE on Linux, `clonefile` on macOS), `syncfs`, and a rename
- * that never replaces its target (`renameat2` with `RENAME_NOREPLACE`, Linux).
+ * that never replaces its target (`renameat2` with `RENAME_NOREPLACE`, Linux). It is also
+ * the one loader of libc: native/walk_stat.ts takes its `statx` from {@link linuxLibc}.
  *
  * The library is opened lazily on the first call, with only the few symbols used, and
  * the outcome is cached. Anything that goes wrong while loading means "not available"
@@ -41,7 +42,27 @@ const LINUX_SYMBOLS = {
     result: "i32",
     optional: true,
   },
+  // For native/walk_stat.ts (glibc 2.28 and later; optional like renameat2):
+  // int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *buf)
+  statx: {
+    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
+    result: "i32",
+    optional: true,
+  },
+  // The same, with addresses as numbers: a tight loop over many paths of one buffer
+  // then makes no object per call.
+  statxAt: {
+    name: "statx",
+    parameters: ["i32", "usize", "i32", "u32", "usize"],
+    result: "i32",
+    optional: true,
+  },
+  // int *__errno_location(void)
+  __errno_location: { parameters: [], result: "pointer", optional: true },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** The libc symbols loaded on Linux (see {@link linuxLibc}). */
+export type LinuxLibc = Deno.DynamicLibrary<typeof LINUX_SYMBOLS>["symbols"];
 
 /** `AT_FDCWD`: relative paths of the `*at` calls are relative to the working directory. */
 const AT_FDCWD = -100;
@@ -56,7 +77,7 @@ const DARWIN_SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc =
-  | { os: "linux"; fn: Deno.DynamicLibrary<typeof LINUX_SYMBOLS>["symbols"] }
+  | { os: "linux"; fn: LinuxLibc }
   | { os: "darwin"; fn: Deno.DynamicLibrary<typeof DARWIN_SYMBOLS>["symbols"] };
 
 /** undefined: not tried yet; null: tried and not available. */
@@ -209,7 +230,7 @@ function exists(path: string): boolean {
 }
 
 function ficlone(
-  fn: Deno.DynamicLibrary<typeof LINUX_SYMBOLS>["symbols"],
+  fn: LinuxLibc,
   srcC: Uint8Array<ArrayBuffer>,
   dstC: Uint8Array<ArrayBuffer>,
   dst: string,
@@ -230,6 +251,18 @@ function ficlone(
   } finally {
     fn.close(srcFd);
   }
+}
+
+/**
+ * The libc of this process on Linux, loaded by the same rules as every other call of
+ * this module (`--allow-ffi` granted, `PVR_NO_FFI` not `1`); null elsewhere or when it
+ * cannot be loaded. Optional symbols are null when this libc lacks them.
+ *
+ * Needs `--allow-ffi` (null without it; never prompts).
+ */
+export function linuxLibc(): LinuxLibc | null {
+  const lib = libc();
+  return lib?.os === "linux" ? lib.fn : null;
 }
 
 function libc(): Libc | null {
@@ -292,9 +325,12 @@ function ffiDisabledByEnv(): boolean {
   }
 }
 
-function cString(s: string): Uint8Array<ArrayBuffer> | null {
+const encoder = new TextEncoder();
+
+/** `s` as NUL-terminated UTF-8 bytes; null when `s` holds a NUL itself. */
+export function cString(s: string): Uint8Array<ArrayBuffer> | null {
   if (s.includes("\0")) return null;
-  return new TextEncoder().encode(`${s}\0`);
+  return encoder.encode(`${s}\0`);
 }
 
 function removeQuietly(path: string): void {

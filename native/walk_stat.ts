@@ -17,6 +17,8 @@
  * @module
  */
 
+import { cString, type LinuxLibc, linuxLibc } from "./ffi.ts";
+
 /** Words (u32) per record. */
 export const RECORD_WORDS = 13;
 
@@ -90,27 +92,13 @@ const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 
-const SYMBOLS = {
-  // int open(const char *path, int flags, ... /* mode_t mode */)
-  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  // int close(int fd)
-  close: { parameters: ["i32"], result: "i32" },
-  // int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *buf)
-  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
-  // The same, with addresses as numbers: a tight loop over many paths of one buffer
-  // then makes no object per call.
-  statxAt: { name: "statx", parameters: ["i32", "usize", "i32", "u32", "usize"], result: "i32" },
-  // int *__errno_location(void)
-  __errno_location: { parameters: [], result: "pointer" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-
-const encoder = new TextEncoder();
-
-function cString(s: string): Uint8Array<ArrayBuffer> | null {
-  if (s.includes("\0")) return null;
-  return encoder.encode(`${s}\0`);
+/** The libc calls the statx probe uses, all present (see native/ffi.ts for the loading). */
+interface Libc {
+  open: LinuxLibc["open"];
+  close: LinuxLibc["close"];
+  statx: NonNullable<LinuxLibc["statx"]>;
+  statxAt: NonNullable<LinuxLibc["statxAt"]>;
+  __errno_location: NonNullable<LinuxLibc["__errno_location"]>;
 }
 
 class StatxRoot implements ProbeRoot {
@@ -330,22 +318,22 @@ export function statProbe(): StatProbe {
 
 function loadProbe(): StatProbe {
   try {
-    if (Deno.build.os !== "linux") return denoProbe;
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return denoProbe;
-    const env = Deno.permissions.querySync({ name: "env", variable: "PVR_NO_FFI" });
-    if (env.state === "granted" && Deno.env.get("PVR_NO_FFI") === "1") return denoProbe;
-    for (const name of ["libc.so.6", "libc.so"]) {
-      try {
-        // Stays open for the life of the process, like libc itself.
-        return new StatxProbe(Deno.dlopen(name, SYMBOLS).symbols);
-      } catch {
-        // try the next name
-      }
+    const fn = linuxLibc();
+    if (
+      fn === null || fn.statx === null || fn.statxAt === null || fn.__errno_location === null
+    ) {
+      return denoProbe;
     }
+    return new StatxProbe({
+      open: fn.open,
+      close: fn.close,
+      statx: fn.statx,
+      statxAt: fn.statxAt,
+      __errno_location: fn.__errno_location,
+    });
   } catch {
-    // no FFI here
+    return denoProbe; // no FFI here
   }
-  return denoProbe;
 }
 
 /** Compares a record in `a` at `i` with one in `b` at `j`. */
