@@ -6,14 +6,7 @@
 
 import assert from "node:assert/strict";
 import { buildBundle } from "../../scripts/bundle.ts";
-import {
-  commitFiles,
-  PAST,
-  type PvrRun,
-  spawnPvr,
-  type TestRepo,
-  withRepo,
-} from "../support/cli.ts";
+import { commitFiles, type PvrRun, settleTree, spawnPvr, withRepo } from "../support/cli.ts";
 import { withTempDir } from "../support/temp.ts";
 import {
   ERRORS_GOLDEN,
@@ -48,21 +41,6 @@ function offline(bundle: string, denoDir: string): Runner {
     const dec = new TextDecoder();
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   };
-}
-
-/** Every path of the working tree and of `.pvr` (but the stat cache) gets a past mtime. */
-async function settle(r: TestRepo): Promise<void> {
-  const walk = async (rel: string): Promise<void> => {
-    const abs = rel ? `${r.dir}/${rel}` : r.dir;
-    for await (const e of Deno.readDir(abs)) {
-      const k = rel ? `${rel}/${e.name}` : e.name;
-      if (k === ".pvr/stat-cache" || k === ".pvr/lock") continue;
-      if (e.isDirectory) await walk(k);
-      if (!e.isSymlink) await Deno.utime(`${r.dir}/${k}`, PAST, PAST);
-    }
-    await Deno.utime(abs, PAST, PAST);
-  };
-  await walk("");
 }
 
 const FILES = { "a.bin": "aaaa", "d/b.bin": "bbbb", "x.json": '{"k":[1,2,3]}' };
@@ -122,13 +100,13 @@ Deno.test("the bundle", async (t) => {
           return viaBundle;
         };
         await commitFiles(r, FILES);
-        await settle(r);
+        await settleTree(r);
         await r.run(["status"]); // the snapshot: status takes the lean path
         for (const args of FAST_PATHS) assert.equal((await same(args)).code, 0);
         assert.match((await same(["--version"])).stdout, /^pvr version \d+\.\d+\.\d+\n$/);
         await r.write({ "x.json": '{"k":[]}', "new.txt": "n" });
         assert.equal((await same(["status"])).stdout, "C x.json\n? new.txt\n");
-        await settle(r);
+        await settleTree(r);
         await r.run(["status"]);
         for (const args of FAST_PATHS) await same(args);
         assert.equal((await same(["status", "x"])).code, 2);
@@ -153,7 +131,7 @@ Deno.test("the bundle", async (t) => {
       await withRepo(async (r) => {
         await commitFiles(r, FILES);
         await r.write({ "new.txt": "n" });
-        await settle(r);
+        await settleTree(r);
         await r.run(["status"]);
         for (const args of FAST_PATHS) {
           const want = await spawnPvr(args, { cwd: r.dir, env: r.env, entry: bundle });

@@ -15,6 +15,7 @@ import {
   commitFiles,
   PAST,
   PROJECT_ROOT,
+  settleTree,
   spawnPvr,
   type TestRepo,
   withRepo,
@@ -22,21 +23,6 @@ import {
 
 const ffi = ffiProbeForTests();
 const probes: StatProbe[] = ffi ? [ffi, denoProbe] : [denoProbe];
-
-/** Every path of the tree (dirs too) and the `.pvr` files that matter, given a past mtime. */
-async function settle(r: TestRepo): Promise<void> {
-  const walk = async (rel: string): Promise<void> => {
-    const abs = rel ? `${r.dir}/${rel}` : r.dir;
-    for await (const e of Deno.readDir(abs)) {
-      const k = rel ? `${rel}/${e.name}` : e.name;
-      if (k === ".pvr/stat-cache" || k === ".pvr/lock") continue;
-      if (e.isDirectory) await walk(k);
-      if (!e.isSymlink) await Deno.utime(`${r.dir}/${k}`, PAST, PAST);
-    }
-    await Deno.utime(abs, PAST, PAST);
-  };
-  await walk("");
-}
 
 const FILES = {
   "a.bin": "aaaa",
@@ -54,7 +40,7 @@ async function truth(r: TestRepo, probe: StatProbe): Promise<StatusResult> {
 
 /** Status twice after settling: the second answer must come from the snapshot. */
 async function snapshotted(r: TestRepo, probe: StatProbe): Promise<StatusResult> {
-  await settle(r);
+  await settleTree(r);
   const computed = await statusWithProbe(r.opts, probe);
   const stored = readStatusSnapshot(r.dir, probe);
   assert.ok(stored, `${probe.kind}: no snapshot after a settled status`);
@@ -306,7 +292,7 @@ for (const args of [["status"], ["s"], ["status", "--json"], ["s", "--json"]]) {
     await withRepo(async (r) => {
       await commitFiles(r, FILES);
       await r.write({ "a.bin": "changed", "u.txt": "u" });
-      await settle(r);
+      await settleTree(r);
       await r.run(args); // writes the snapshot
       const lean = leanStatus(args, r.env, r.dir);
       assert.notEqual(lean, null, "the lean path did not answer");
@@ -322,7 +308,7 @@ for (const args of [["status"], ["s"], ["status", "--json"], ["s", "--json"]]) {
 Deno.test("lean status leaves every other command line and environment to the CLI", async () => {
   await withRepo(async (r) => {
     await commitFiles(r, FILES);
-    await settle(r);
+    await settleTree(r);
     await r.run(["status"]);
     assert.equal(leanStatus(["status"], r.env, r.dir), "");
     for (
@@ -357,14 +343,14 @@ async function sameAsCli(r: TestRepo, args: string[], prepare?: () => Promise<vo
 Deno.test("pvr status through main.ts equals the CLI: clean, changed, errors, recovery", async () => {
   await withRepo(async (r) => {
     await commitFiles(r, FILES);
-    await settle(r);
+    await settleTree(r);
     await r.run(["status"]);
     assert.equal(leanStatus(["status"], r.env, r.dir), "", "snapshot not usable");
     assert.equal((await sameAsCli(r, ["status"])).stdout, "");
     assert.equal((await sameAsCli(r, ["s", "--json"])).code, 0);
     await r.write({ "x.json": '{"k":[]}', "new.txt": "n" });
     assert.equal((await sameAsCli(r, ["status"])).stdout, "C x.json\n? new.txt\n");
-    await settle(r);
+    await settleTree(r);
     await r.run(["status"]);
     assert.notEqual(leanStatus(["status"], r.env, r.dir), null);
     assert.equal((await sameAsCli(r, ["status"])).stdout, "C x.json\n? new.txt\n");

@@ -264,6 +264,24 @@ export async function ageFiles(dir: string, keys: string[], when = PAST): Promis
 }
 
 /**
+ * Gives every path of the working tree (directories too) and of `.pvr` — but the stat
+ * cache and the lock — a past mtime, so that a status snapshot taken next holds.
+ */
+export async function settleTree(r: TestRepo): Promise<void> {
+  const walk = async (rel: string): Promise<void> => {
+    const abs = rel ? `${r.dir}/${rel}` : r.dir;
+    for await (const e of Deno.readDir(abs)) {
+      const k = rel ? `${rel}/${e.name}` : e.name;
+      if (k === ".pvr/stat-cache" || k === ".pvr/lock") continue;
+      if (e.isDirectory) await walk(k);
+      if (!e.isSymlink) await Deno.utime(`${r.dir}/${k}`, PAST, PAST);
+    }
+    await Deno.utime(abs, PAST, PAST);
+  };
+  await walk("");
+}
+
+/**
  * Writes `files` into the repo, adds and commits them. With `age`, the files get an
  * mtime in the past first, so the stat cache never sees them as "just modified".
  */
