@@ -12,12 +12,17 @@
 
 import { VERSION_TEXT } from "./core/version.ts";
 
+/** Writes all of `text` to stdout and exits with code 0. */
+function printAndExit(text: string): never {
+  const bytes = new TextEncoder().encode(text);
+  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
+  Deno.exit(0);
+}
+
 if (import.meta.main) {
   const args = Deno.args;
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
-    const bytes = new TextEncoder().encode(`${VERSION_TEXT}\n`);
-    for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
-    Deno.exit(0);
+    printAndExit(`${VERSION_TEXT}\n`);
   }
   if (args[0] === "status" || args[0] === "s") {
     const { leanStatus } = await import("./commands/lean_status.ts");
@@ -27,11 +32,7 @@ if (import.meta.main) {
     } catch {
       // the CLI reports it
     }
-    if (out !== null) {
-      const bytes = new TextEncoder().encode(out);
-      for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
-      Deno.exit(0);
-    }
+    if (out !== null) printAndExit(out);
   }
   const { runCli } = await import("./commands/cli.ts");
   const { processIo } = await import("./commands/output.ts");
