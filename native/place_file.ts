@@ -80,12 +80,7 @@ export async function placeFile(
 ): Promise<PlaceMethod> {
   switch (strategy) {
     case "hardlink":
-      try {
-        Deno.linkSync(src, dst);
-        return "hardlink";
-      } catch (err) {
-        if (!LINK_FALLBACK.has(errorCode(err))) throw err;
-      }
+      if (linkOrRefused(src, dst)) return "hardlink";
       return await copy(src, dst, options.mode, options.srcInfo);
     case "reflink":
     case "auto":
@@ -94,6 +89,23 @@ export async function placeFile(
       return await copy(src, dst, options.mode, options.srcInfo);
     default:
       throw new TypeError(`unknown place strategy: ${String(strategy)}`);
+  }
+}
+
+/**
+ * Makes `dst` a hard link to `src`. Returns false when the file system refuses one
+ * (EXDEV across file systems, EPERM, EMLINK too many links, not supported): the caller
+ * then copies. Any other error is thrown (e.g. `Deno.errors.AlreadyExists`).
+ *
+ * Needs `--allow-read` and `--allow-write` for both paths.
+ */
+export function linkOrRefused(src: string, dst: string): boolean {
+  try {
+    Deno.linkSync(src, dst);
+    return true;
+  } catch (err) {
+    if (LINK_FALLBACK.has(errorCode(err))) return false;
+    throw err;
   }
 }
 

@@ -24,7 +24,7 @@ import { goMarshalIndent } from "../model/go_json.ts";
 import type { JsonValue } from "../model/json_value.ts";
 import { validateStateKey } from "../model/paths.ts";
 import { isInlineJson, type State } from "../model/state.ts";
-import { placeFile, type PlaceMethod } from "../../native/place_file.ts";
+import { linkOrRefused, placeFile, type PlaceMethod } from "../../native/place_file.ts";
 import { syncPaths } from "../../native/durability.ts";
 import { sha256File } from "../store/hash.ts";
 import type { Repo } from "./repo.ts";
@@ -194,22 +194,11 @@ async function verifyObject(repo: Repo, sha: string, key?: string): Promise<void
  */
 function linkDirect(objPath: string, target: string): boolean {
   try {
-    Deno.linkSync(objPath, target);
-    return true;
+    return linkOrRefused(objPath, target);
   } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists || LINK_FALLBACK.has(errorCode(err))) {
-      return false;
-    }
+    if (err instanceof Deno.errors.AlreadyExists) return false;
     throw err;
   }
-}
-
-/** `link(2)` errors after which the object is placed the ordinary way (see place_file.ts). */
-const LINK_FALLBACK = new Set(["EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
-
-function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : "";
 }
 
 /** Writes `state` into the repo's working tree. The caller holds the repo lock. */
