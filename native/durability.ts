@@ -139,6 +139,17 @@ export async function writeAll(file: Pick<Deno.FsFile, "write">, bytes: Uint8Arr
   while (off < bytes.length) off += await file.write(bytes.subarray(off));
 }
 
+/**
+ * Writes all of `bytes` to `file` with synchronous writes (for small chunks, where an
+ * async op costs more than the write).
+ *
+ * Needs no permissions beyond those used to open `file`.
+ */
+export function writeAllSync(file: Pick<Deno.FsFile, "writeSync">, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}
+
 function splitPath(path: string): { dir: string; base: string } {
   const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
   const i = trimmed.lastIndexOf("/");

@@ -32,7 +32,7 @@ import { objectMismatchError, type ObjectStore } from "../store/object_store.ts"
 import { createSha256, sha256Bytes } from "../store/hash.ts";
 import { type State, stateObjects, validateState } from "../model/state.ts";
 import { parseJson } from "../model/json_parse.ts";
-import { fsyncDir, syncPaths, writeAll } from "../../native/durability.ts";
+import { fsyncDir, syncPaths, writeAll, writeAllSync } from "../../native/durability.ts";
 import { renameNoReplace } from "../../native/ffi.ts";
 import { TarFormatError, TarReader, TarType } from "./tar.ts";
 
@@ -519,11 +519,6 @@ function listObjects(dir: string): Set<string> {
 }
 
 const OBJECT_NAME = /^[0-9a-f]{64}$/;
-
-function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-}
 
 /**
  * What an entry is: `"json"`, an object id, or `"dir"` (ignored). Throws for

@@ -23,7 +23,7 @@ import {
 } from "./object_store.ts";
 import type { ObjectStore, PutResult, VerifyResult } from "./object_store.ts";
 import { createSha256, READ_CHUNK_SIZE, sha256Bytes, sha256File } from "./hash.ts";
-import { fsyncDir, tempName, writeAll } from "../../native/durability.ts";
+import { fsyncDir, tempName, writeAll, writeAllSync } from "../../native/durability.ts";
 
 /** Names that are objects: 64 lowercase hex characters. */
 const OBJECT_NAME = /^[0-9a-f]{64}$/;
@@ -397,11 +397,6 @@ let sharedCopyBuffer: Uint8Array | undefined;
 
 /** Chunks up to this size are written with a synchronous write (see `#store`). */
 const SYNC_WRITE_MAX = 64 * 1024;
-
-function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-}
 
 function randomHex(bytes: number): string {
   let hex = "";
