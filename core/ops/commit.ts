@@ -11,7 +11,7 @@ import { isInlineJson, type State } from "../model/state.ts";
 import { writeFileAtomic } from "../../native/durability.ts";
 import { computeWorkingState } from "../repo/working_state.ts";
 import { withWriteLock } from "../repo/transaction.ts";
-import { openRepo, type RepoOptions } from "./common.ts";
+import { openRepo, recordVerifiedObjects, type RepoOptions } from "./common.ts";
 
 /** The default message, as the Go pvr writes it. */
 export const DEFAULT_COMMIT_MESSAGE = "** No commit message **";
@@ -106,10 +106,7 @@ export async function commit(opts: CommitOptions): Promise<CommitResult> {
       }
     }
     // What this commit wrote was verified on the way in: a later checkout may trust it.
-    for (const sha of written) {
-      const st = await Deno.stat(repo.store.pathOf(sha)).catch(() => null);
-      if (st) cache.recordObject(sha, st);
-    }
+    recordVerifiedObjects(repo, cache, written);
     await repo.writeCommitMsg(opts.message ?? DEFAULT_COMMIT_MESSAGE);
     await repo.writePristine(ws.state);
     await repo.clearAdded();

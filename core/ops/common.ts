@@ -47,3 +47,22 @@ export async function readWorkingState(
   await cache.save();
   return { repo, ws };
 }
+
+/**
+ * Records objects of the repository's store as verified in the stat cache (their bytes
+ * were hashed on the way in), so that a later checkout does not hash them again. Only a
+ * cache: an object that cannot be looked at is simply not recorded.
+ */
+export function recordVerifiedObjects(
+  repo: Repo,
+  cache: StatCache,
+  shas: Iterable<string>,
+): void {
+  for (const sha of shas) {
+    try {
+      cache.recordObject(sha, Deno.statSync(repo.store.pathOf(sha)));
+    } catch {
+      // not recorded: a later checkout verifies it
+    }
+  }
+}

@@ -7,10 +7,8 @@
 import { absolutePath } from "../repo/global_config.ts";
 import { commitStaged, readExport } from "../archive/import.ts";
 import type { State } from "../model/state.ts";
-import type { Repo } from "../repo/repo.ts";
-import type { StatCache } from "../repo/stat_cache.ts";
 import { withWriteLock } from "../repo/transaction.ts";
-import { openRepo, type RepoOptions } from "./common.ts";
+import { openRepo, recordVerifiedObjects, type RepoOptions } from "./common.ts";
 
 /** Options for {@link importRepo}. */
 export interface ImportRepoOptions extends RepoOptions {
@@ -24,22 +22,6 @@ export interface ImportRepoResult {
   objects: number;
   /** The new committed state. */
   state: State;
-}
-
-/**
- * Records the objects the import hashed and placed as verified in the stat cache, so a
- * checkout right after the import does not hash them again (only a cache: an object
- * that cannot be looked at is simply not recorded).
- */
-function recordVerified(repo: Repo, cache: StatCache, shas: string[]): void {
-  if (!repo.store.pathOf) return;
-  for (const sha of shas) {
-    try {
-      cache.recordObject(sha, Deno.statSync(repo.store.pathOf(sha)));
-    } catch {
-      // not recorded: a later checkout verifies it
-    }
-  }
 }
 
 /**
@@ -74,7 +56,7 @@ export async function importRepo(opts: ImportRepoOptions): Promise<ImportRepoRes
         onAdded: (sha) => verified.push(sha),
       });
       await repo.writePristine(state);
-      recordVerified(repo, cache, verified);
+      recordVerifiedObjects(repo, cache, verified);
       return { objects: added, state };
     } finally {
       await Deno.remove(staging, { recursive: true }).catch(() => {});
