@@ -265,6 +265,19 @@ function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
+/**
+ * Where the parts of a snapshot start (after the {@link FIXED} bytes and the header):
+ * the records, the name offsets, the wants and the names (each 4-byte aligned), and
+ * the snapshot's total length.
+ */
+function layout(headerLen: number, count: number, namesLen: number) {
+  const recordsAt = FIXED + pad4(headerLen);
+  const offsetsAt = recordsAt + count * RECORD_WORDS * 4;
+  const wantsAt = offsetsAt + count * 4;
+  const namesAt = wantsAt + pad4(count);
+  return { recordsAt, offsetsAt, wantsAt, namesAt, total: namesAt + pad4(namesLen) };
+}
+
 function uidGid(): [number | null, number | null] {
   try {
     return [Deno.uid(), Deno.gid()];
@@ -376,11 +389,11 @@ export class StatusSnapshotRecorder {
         offsets[i] = off;
         off = names.indexOf(0, off) + 1;
       }
-      const recordsAt = FIXED + pad4(headerBytes.length);
-      const offsetsAt = recordsAt + count * RECORD_WORDS * 4;
-      const wantsAt = offsetsAt + count * 4;
-      const namesAt = wantsAt + pad4(count);
-      const total = namesAt + pad4(names.length);
+      const { recordsAt, offsetsAt, wantsAt, namesAt, total } = layout(
+        headerBytes.length,
+        count,
+        names.length,
+      );
       const out = new Uint8Array(total);
       out.set(MAGIC);
       const view = new DataView(out.buffer);
@@ -476,11 +489,12 @@ function checkSnapshot(dir: string, probe: StatProbe, root: ProbeRoot): StatusRe
   const count = u32At(bytes, 12);
   const namesLen = u32At(bytes, 16);
   const total = u32At(bytes, 20);
-  const recordsAt = FIXED + pad4(headerLen);
-  const offsetsAt = recordsAt + count * RECORD_WORDS * 4;
-  const wantsAt = offsetsAt + count * 4;
-  const namesAt = wantsAt + pad4(count);
-  if (namesAt + pad4(namesLen) !== total || total > bytes.length || bytes.byteOffset % 4 !== 0) {
+  const { recordsAt, offsetsAt, wantsAt, namesAt, total: end } = layout(
+    headerLen,
+    count,
+    namesLen,
+  );
+  if (end !== total || total > bytes.length || bytes.byteOffset % 4 !== 0) {
     return null;
   }
   const header = JSON.parse(
