@@ -5,8 +5,9 @@
  *
  * | proxy    | insecure | `fetch`                                   | object PUT                       |
  * | -------- | -------- | ----------------------------------------- | -------------------------------- |
- * | `system` | no       | Deno's (it reads `HTTP(S)_PROXY`, `NO_PROXY`) | `node:http` with `Content-Length`; through `fetch` (chunked) when a proxy variable is set |
- * | `no`     | any      | `node:http(s)`: never a proxy             | `node:http(s)`                   |
+ * | `system` | no       | Deno's (it reads `HTTP(S)_PROXY`, `NO_PROXY`) | a bare HTTP/1.1 connection with `Content-Length` (raw_put.ts); through `fetch` (chunked) when a proxy variable is set |
+ * | `no`     | no       | `node:http(s)`: never a proxy             | a bare HTTP/1.1 connection       |
+ * | `no`     | yes      | `node:http(s)` without certificate checks | `node:http(s)`, the same         |
  * | URL      | no       | Deno's, through that proxy                | `fetch` through it (chunked)     |
  * | `system`/URL | yes  | `node:http(s)` without certificate checks; `http:` URLs through the proxy (`https:` through a proxy fails: no tunnel) | the same, with `Content-Length` |
  *
@@ -16,6 +17,7 @@
 import { PvrError } from "../errors.ts";
 import { nodeFetch } from "./node_fetch.ts";
 import { type BlobPutter, fetchBlobPutter, nodeBlobPutter } from "./pantahub/transfer.ts";
+import { rawBlobPutter } from "./raw_put.ts";
 
 /** Options of {@link httpTransport}. */
 export interface TransportOptions {
@@ -98,7 +100,7 @@ export function httpTransport(opts: TransportOptions = {}): HttpTransport {
   const env = opts.env ?? Deno.env.toObject();
   if (proxy === "no") {
     const f = nodeFetch({ insecure });
-    return { fetch: f, putBlob: nodeBlobPutter({ insecure }) };
+    return { fetch: f, putBlob: insecure ? nodeBlobPutter({ insecure }) : rawBlobPutter() };
   }
   if (proxy !== "system") {
     const url = proxyUrl(proxy, "--http-proxy");
@@ -119,5 +121,5 @@ export function httpTransport(opts: TransportOptions = {}): HttpTransport {
     return { fetch: f, putBlob: fetchBlobPutter(f, { contentLength: true }) };
   }
   const global: typeof fetch = (input, init) => fetch(input, init);
-  return { fetch: global, putBlob: anyProxy ? fetchBlobPutter(global) : nodeBlobPutter() };
+  return { fetch: global, putBlob: anyProxy ? fetchBlobPutter(global) : rawBlobPutter() };
 }

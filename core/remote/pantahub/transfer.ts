@@ -12,6 +12,7 @@
 
 import { retryAfterMs } from "../http.ts";
 import { loadNodeNet } from "../node_net.ts";
+import { rawBlobPutter } from "../raw_put.ts";
 import { PvrError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
 import { NULL_TRANSFER_REPORTER, type TransferReporter } from "../progress.ts";
@@ -81,7 +82,7 @@ export interface TransferOptions {
   reporter?: TransferReporter;
   /** The `fetch` used for signed-URL GETs (default `globalThis.fetch`). */
   fetch?: typeof fetch;
-  /** The signed-URL PUT (default {@link nodeBlobPutter}). */
+  /** The signed-URL PUT (default: `rawBlobPutter` of raw_put.ts). */
   putBlob?: BlobPutter;
   /** Retry policy (defaults of {@link DEFAULT_RETRY} for missing fields). */
   retry?: Partial<RetryPolicy>;
@@ -109,7 +110,7 @@ export function resolveTransferOptions(opts: TransferOptions = {}): ResolvedTran
     jobs,
     reporter: opts.reporter ?? NULL_TRANSFER_REPORTER,
     fetch: opts.fetch ?? globalThis.fetch,
-    putBlob: opts.putBlob ?? nodeBlobPutter(),
+    putBlob: opts.putBlob ?? rawBlobPutter(),
     retry: { ...DEFAULT_RETRY, ...opts.retry },
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
   };
@@ -365,7 +366,8 @@ export function fetchBlobPutter(
   };
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+/** The bytes of `chunks`, one after the other, in one array. */
+export function concat(chunks: Uint8Array[]): Uint8Array {
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const out = new Uint8Array(total);
   let off = 0;
