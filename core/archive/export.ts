@@ -13,12 +13,14 @@
  * * objects are written in sha order, with mode 0644 and mtime 0 (Go takes mode and
  *   mtime from the blob file, and its order follows the state's keys), so that the
  *   same state always gives the same bytes;
- * * every object is hashed while it is written: a damaged object fails the export
- *   (`OBJECT_CORRUPT`) instead of being exported;
+ * * every object is hashed while it is written — except one that this repository
+ *   verified before and that is unchanged since (see {@link ObjectTrust}): a damaged
+ *   object fails the export (`OBJECT_CORRUPT`) instead of being exported;
  * * all objects are checked to exist before the first byte is written
  *   (`OBJECT_MISSING` names the keys that use the missing ones);
  * * {@link exportToPath} writes a temp file beside the target and renames it into
- *   place only when everything succeeded.
+ *   place only when everything succeeded (and fsyncs it first when asked to: `pvr
+ *   export --fsync`).
  *
  * @module
  */
@@ -32,7 +34,7 @@ import { canonicalJson } from "../model/canonical.ts";
 import { filterByParts } from "../model/parts.ts";
 import { SPEC_KEY } from "../model/paths.ts";
 import { createSha256 } from "../store/hash.ts";
-import { fsyncDir, tempName, writeAll } from "../../native/durability.ts";
+import { fsyncDir, tempName, writeAllSync } from "../../native/durability.ts";
 import { BLOCK_SIZE, endOfArchive, fileHeader, paddingFor } from "./tar.ts";
 
 /** Mode of the `json` entry (the Go tool writes it from a 0600 temp file). */
@@ -58,6 +60,13 @@ const LIST_MAX = 5;
  */
 const EARLY_FLUSH_BYTES = 64 << 20;
 
+/**
+ * Says whether the object file `sha`, whose open descriptor has the stat `st`, was
+ * verified before and is unchanged since (the repository's stat cache): its bytes are
+ * then written without being hashed again.
+ */
+export type ObjectTrust = (sha: string, st: Deno.FileInfo) => boolean;
+
 /** Options of {@link writeExport}. */
 export interface WriteExportOptions {
   /** The state to export (normally the pristine state, `.pvr/json`). */
@@ -73,6 +82,8 @@ export interface WriteExportOptions {
    * `#spec` is always kept. All keys when absent or empty.
    */
   parts?: string[];
+  /** Objects not to hash again (see {@link ObjectTrust}); every object is hashed without. */
+  trusted?: ObjectTrust;
 }
 
 /** Options of {@link exportToPath}. */
@@ -88,8 +99,15 @@ export interface ExportToPathOptions {
    * Ignored for `-` (stdout is never compressed).
    */
   gzip?: boolean;
-  /** Fsync the archive before renaming it into place, and its directory after. Default true. */
+  /**
+   * Fsync the archive before renaming it into place, and its directory after. Default
+   * false: an export is a file outside the repository, left in the page cache as `tar`
+   * and `cp` leave theirs (the temp name still keeps a killed export from leaving a
+   * partial file under `path`).
+   */
   fsync?: boolean;
+  /** Objects not to hash again (see {@link ObjectTrust}); every object is hashed without. */
+  trusted?: ObjectTrust;
 }
 
 /** What an export wrote. */
@@ -123,7 +141,7 @@ export async function writeExport(opts: WriteExportOptions): Promise<ExportResul
   const base = new StreamSink(opts.output);
   const sink = opts.gzip ? new GzipSink(base) : base;
   try {
-    const objects = await exportToSink(sink, opts.state, opts.store, opts.parts);
+    const objects = await exportToSink(sink, opts);
     await sink.close();
     return { objects, bytes: base.bytes };
   } catch (err) {
@@ -149,11 +167,11 @@ export async function writeExport(opts: WriteExportOptions): Promise<ExportResul
 export async function exportToPath(path: string, opts: ExportToPathOptions): Promise<ExportResult> {
   if (path === "-") {
     const sink = new FileSink(Deno.stdout);
-    const objects = await exportToSink(sink, opts.state, opts.store, opts.parts);
+    const objects = await exportToSink(sink, opts);
     return { objects, bytes: sink.bytes };
   }
   const gzip = opts.gzip ?? isGzipName(path);
-  const fsync = opts.fsync ?? true;
+  const fsync = opts.fsync ?? false;
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
   const tmp = `${dir}/${tempName(path.slice(slash + 1) || "export")}`;
@@ -170,7 +188,7 @@ export async function exportToPath(path: string, opts: ExportToPathOptions): Pro
     const sink = gzip ? new GzipSink(base) : base;
     let objects: number;
     try {
-      objects = await exportToSink(sink, opts.state, opts.store, opts.parts);
+      objects = await exportToSink(sink, opts);
       await sink.close();
     } catch (err) {
       await sink.abort(err);
@@ -223,17 +241,20 @@ interface Sink {
  */
 class FileSink implements Sink {
   bytes = 0;
-  readonly #file: Pick<Deno.FsFile, "write">;
+  readonly #file: Pick<Deno.FsFile, "writeSync">;
   readonly #flushFile: Pick<Deno.FsFile, "syncData"> | undefined;
   #sinceFlush = 0;
   #flushing: Promise<void> | null = null;
   #flushError: { err: unknown } | null = null;
-  constructor(file: Pick<Deno.FsFile, "write">, flushFile?: Pick<Deno.FsFile, "syncData">) {
+  constructor(file: Pick<Deno.FsFile, "writeSync">, flushFile?: Pick<Deno.FsFile, "syncData">) {
     this.#file = file;
     this.#flushFile = flushFile;
   }
+  // deno-lint-ignore require-await
   async write(chunk: Uint8Array): Promise<void> {
-    await writeAll(this.#file, chunk);
+    // Synchronous: the archive is written in 1–4 MiB pieces, where an async op's trip
+    // through the thread pool costs more than it saves (nothing else runs meanwhile).
+    writeAllSync(this.#file, chunk);
     this.bytes += chunk.length;
     if (this.#flushFile === undefined) return;
     this.#sinceFlush += chunk.length;
@@ -344,16 +365,15 @@ class GzipSink implements Sink {
 /** The export proper: checks, then writes every entry and the end marker. */
 async function exportToSink(
   sink: Sink,
-  fullState: State,
-  store: ObjectStore,
-  parts: string[] | undefined,
+  opts: { state: State; store: ObjectStore; parts?: string[]; trusted?: ObjectTrust },
 ): Promise<number> {
-  const state = selectParts(fullState, parts);
+  const { store } = opts;
+  const state = selectParts(opts.state, opts.parts);
   const refs = stateObjects(state);
   const shas = [...refs.keys()].sort();
   await checkPresent(store, shas, refs);
 
-  const w = new ArchiveWriter(sink);
+  const w = new ArchiveWriter(sink, opts.trusted);
   const json = new TextEncoder().encode(canonicalJson(state));
   await w.small(fileHeader("json", JSON_MODE, json.length), json);
   for (const sha of shas) {
@@ -416,14 +436,16 @@ async function checkPresent(
  */
 class ArchiveWriter {
   readonly #sink: Sink;
+  readonly #trusted: ObjectTrust | undefined;
   readonly #batch = new Uint8Array(BATCH_SIZE);
   #used = 0;
   /** Three read buffers for large objects, allocated on first use. */
   #chunks: Uint8Array[] | null = null;
   #next = 0;
 
-  constructor(sink: Sink) {
+  constructor(sink: Sink, trusted?: ObjectTrust) {
     this.#sink = sink;
+    this.#trusted = trusted;
   }
 
   /** Appends `bytes` (and zero padding to a block) through the batch buffer. */
@@ -433,7 +455,10 @@ class ArchiveWriter {
     await this.#append(ZEROS.subarray(0, paddingFor(data.length)));
   }
 
-  /** Streams the object file at `path`, checking that it hashes to `sha`. */
+  /**
+   * Streams the object file at `path`, checking that it hashes to `sha` (unless the
+   * repository verified it before and it is unchanged since).
+   */
   async objectFile(path: string, sha: string, keys: string[]): Promise<void> {
     let file: Deno.FsFile;
     try {
@@ -448,9 +473,11 @@ class ArchiveWriter {
       throw err;
     }
     try {
-      const size = file.statSync().size;
+      const st = file.statSync();
+      const size = st.size;
       const header = fileHeader(`objects/${sha}`, OBJECT_MODE, size);
-      let digest: string;
+      const hashed = !(this.#trusted?.(sha, st) ?? false);
+      let digest = sha;
       if (size <= SMALL_OBJECT) {
         await this.#append(header);
         if (this.#used + size + paddingFor(size) > BATCH_SIZE) await this.#flush();
@@ -461,15 +488,17 @@ class ArchiveWriter {
           if (n === null) throw corrupt(sha, keys, "shorter than its size");
           got += n;
         }
-        const hash = createSha256();
-        hash.update(dest);
-        digest = hash.digest();
+        if (hashed) {
+          const hash = createSha256();
+          hash.update(dest);
+          digest = hash.digest();
+        }
         this.#used += size;
         await this.#append(ZEROS.subarray(0, paddingFor(size)));
       } else {
         await this.#append(header);
         await this.#flush();
-        digest = await this.#streamLarge(file, size, sha, keys);
+        digest = (await this.#streamLarge(file, size, sha, keys, hashed)) ?? sha;
         await this.#append(ZEROS.subarray(0, paddingFor(size)));
       }
       if (digest !== sha) throw corrupt(sha, keys, "its bytes do not hash to its name");
@@ -485,7 +514,7 @@ class ArchiveWriter {
   }
 
   /**
-   * Streams `size` bytes of `file` and returns their digest. Pipeline: while chunk i
+   * Streams `size` bytes of `file` and returns their digest (null when not `hashed`). Pipeline: while chunk i
    * is hashed and written, chunk i+1 is read (on Deno's I/O thread); a buffer is read
    * into again only after its write has finished.
    *
@@ -497,9 +526,10 @@ class ArchiveWriter {
     size: number,
     sha: string,
     keys: string[],
-  ): Promise<string> {
+    hashed: boolean,
+  ): Promise<string | null> {
     const bufs = this.#chunks ??= [0, 1, 2].map(() => new Uint8Array(CHUNK_SIZE));
-    const hash = createSha256();
+    const hash = hashed ? createSha256() : null;
     let left = size;
     const readNext = async (): Promise<Uint8Array> => {
       const buf = bufs[this.#next];
@@ -523,7 +553,7 @@ class ArchiveWriter {
         await writing; // the previous chunk's buffer is free again
         reading = left > 0 ? readNext() : null;
         writing = this.#sink.write(chunk);
-        hash.update(chunk);
+        hash?.update(chunk);
       }
       await writing;
     } catch (err) {
@@ -531,7 +561,7 @@ class ArchiveWriter {
       await Promise.allSettled([reading, writing]);
       throw err;
     }
-    return hash.digest();
+    return hash?.digest() ?? null;
   }
 
   async #append(bytes: Uint8Array): Promise<void> {

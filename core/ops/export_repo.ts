@@ -18,6 +18,11 @@ export interface ExportRepoOptions extends RepoOptions {
   output: string | WritableStream<Uint8Array>;
   /** Only these parts (keys or directories of keys); all when absent. */
   parts?: string[];
+  /**
+   * Make a file output durable (fsync it, then its directory) before returning. Default
+   * false, as `tar` and `cp`: the archive is outside the repository.
+   */
+  fsync?: boolean;
 }
 
 /** What {@link exportRepo} wrote. */
@@ -30,8 +35,9 @@ export interface ExportRepoResult {
 
 /**
  * Writes `json` (the canonical committed state, filtered by `parts`) and then
- * `objects/<sha>` for each object, verified on the way. A file output appears whole
- * (temp file + rename) or not at all.
+ * `objects/<sha>` for each object, verified on the way (an object this repository
+ * verified before and that is unchanged since, as its stat cache records, is not hashed
+ * again). A file output appears whole (temp file + rename) or not at all.
  *
  * Permissions: read, write.
  */
@@ -40,11 +46,14 @@ export async function exportRepo(opts: ExportRepoOptions): Promise<ExportRepoRes
   const cache = await prepareRead(repo);
   await cache.save();
   const parts = opts.parts?.length ? opts.parts : undefined;
+  const trusted = (sha: string, st: Deno.FileInfo) => cache.objectTrusted(sha, st);
   if (typeof opts.output === "string") {
     return await exportToPath(absolutePath(opts.output, opts.dir), {
       state: repo.pristine,
       store: repo.store,
       parts,
+      trusted,
+      fsync: opts.fsync ?? false,
     });
   }
   return await writeExport({
@@ -53,5 +62,6 @@ export async function exportRepo(opts: ExportRepoOptions): Promise<ExportRepoRes
     output: opts.output,
     gzip: false,
     parts,
+    trusted,
   });
 }

@@ -246,3 +246,27 @@ Deno.test("importRepo() records the objects it verified, so a hardlink checkout 
     assert.equal(Deno.statSync(`${dir}/top.bin`).ino, st.ino);
   });
 });
+
+Deno.test("exportRepo() hashes only objects the repository has not verified since they last changed", async () => {
+  await withRepo(async (r) => {
+    await committed(r); // commit records what it wrote as verified
+    const top = `${r.objectsDir}/${sha256Hex("top")}`;
+    const st = Deno.statSync(top);
+    // Damage that keeps size, mtime and inode: the trusted object is exported as it is,
+    // which shows it was not hashed again (fsck re-hashes every object).
+    await Deno.chmod(top, 0o644);
+    await Deno.writeTextFile(top, "TOP");
+    await Deno.utime(top, st.atime!, st.mtime!);
+    await Deno.chmod(top, 0o444);
+    await exportRepo({ ...r.opts, output: `${r.root}/trusted.tar` });
+    assert.equal(await tarCat(`${r.root}/trusted.tar`, `objects/${sha256Hex("top")}`), "TOP");
+    // Once its mtime moves, the record no longer holds: the object is hashed and refused,
+    // and no archive appears.
+    await Deno.utime(top, st.atime!, new Date(st.mtime!.getTime() + 1000));
+    await rejectsWithCode(
+      exportRepo({ ...r.opts, output: `${r.root}/refused.tar` }),
+      "OBJECT_CORRUPT",
+    );
+    assert.equal(await exists(`${r.root}/refused.tar`), false);
+  });
+});
