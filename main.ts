@@ -2,8 +2,8 @@
  * The pvr executable: run the CLI on the process's arguments and exit with its code.
  *
  * `pvr --version` (or `-v`) alone is answered here, before the CLI is loaded: loading
- * it (commander, every command, Node built-ins) takes most of that command's time. The
- * line is the same one the CLI prints. `pvr status` (or `s`, optionally `--json`) of a
+ * it (the parser, the command's modules, the Node built-ins they use) takes most of that
+ * command's time. The line is the same one the CLI prints. `pvr status` (or `s`, optionally `--json`) of a
  * tree whose status snapshot still holds is answered by commands/lean_status.ts, also
  * without the CLI; in every other case the CLI runs.
  *

@@ -1,6 +1,6 @@
 /** `pvr add` (alias `a`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { add } from "../core/ops/add.ts";
 import { type CliContext, envFlag } from "./context.ts";
 

@@ -1,6 +1,6 @@
 /** `pvr claim [-c CHALLENGE] <device-endpoint | device-id>` (alias `cl`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { claim } from "../core/ops/claim.ts";
 import type { CliContext } from "./context.ts";
 import { pantahubOptions } from "./pantahub.ts";

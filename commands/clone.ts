@@ -1,6 +1,6 @@
 /** `pvr clone` (alias `c`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { clone } from "../core/ops/clone.ts";
 import { type CliContext, envFlag } from "./context.ts";
 import { JOBS_HELP, QUIET_HELP, remoteOptions } from "./remote.ts";

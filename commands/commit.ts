@@ -1,6 +1,6 @@
 /** `pvr commit` (alias `ci`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { commit } from "../core/ops/commit.ts";
 import type { CliContext } from "./context.ts";
 

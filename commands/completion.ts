@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command, type CommandSpec } from "./args.ts";
 import {
   bashCompletionScript,
   COMPLETION_WORD_ENV,
@@ -21,8 +21,7 @@ import { commandTransport } from "./pantahub.ts";
 /** How long a nick lookup may take before the completion gives up. */
 const COMPLETION_TIMEOUT_MS = 5_000;
 
-/** The flag the completion script appends. */
-export const GENERATE_FLAG = "--generate-bash-completion";
+export { GENERATE_FLAG } from "./cli.ts";
 
 /**
  * The name the script registers: the executable's base name, or `pvr` when pvr runs
@@ -54,24 +53,9 @@ const NICK_COMMANDS: Record<string, NickKind> = {
   "logs": "log-filter",
 };
 
-// deno-lint-ignore no-explicit-any
-type AnyCommand = Command<any, any, any>;
-
-function findCommand(parent: AnyCommand, word: string): AnyCommand | undefined {
-  return parent.commands.find((c) => c.name() === word || c.aliases().includes(word)) as
-    | AnyCommand
-    | undefined;
-}
-
 /** The option of `cmd` that `word` (`--name`, `-x`, `--name=value`) names. */
-function optionOf(cmd: AnyCommand, word: string) {
-  const name = word.includes("=") ? word.slice(0, word.indexOf("=")) : word;
-  return cmd.options.find((o) => o.long === name || o.short === name);
-}
-
-/** Every name a list of commands answers to (names and aliases, in table order). */
-function commandNames(cmds: readonly AnyCommand[]): string[] {
-  return cmds.filter((c) => c.name() !== "help").flatMap((c) => [c.name(), ...c.aliases()]);
+function optionOf(cmd: CommandSpec, word: string) {
+  return cmd.findOption(word.includes("=") ? word.slice(0, word.indexOf("=")) : word);
 }
 
 /**
@@ -80,16 +64,17 @@ function commandNames(cmds: readonly AnyCommand[]): string[] {
  * never fails loudly). Like urfave/cli: a last word starting with `-` gets the flags of
  * the command; a command with subcommands gets their names; clone, get, post, device
  * get, device set and logs get nicks (`Not-Loggedin -` or `No results` on stderr).
+ * Only the commands the words name are loaded.
  */
 export async function completeCli(
-  program: AnyCommand,
+  program: CommandSpec,
   words: string[],
   ctx: CliContext,
 ): Promise<number> {
-  const path: AnyCommand[] = [];
+  const path: CommandSpec[] = [];
   const args: string[] = [];
   const globals: Record<string, string | boolean> = {};
-  let cmd: AnyCommand = program;
+  let cmd: CommandSpec = program;
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     if (w.startsWith("-")) {
@@ -102,7 +87,7 @@ export async function completeCli(
       if (opt !== undefined && cmd === program) globals[opt.attributeName()] = value;
       continue;
     }
-    const sub = args.length === 0 ? findCommand(cmd, w) : undefined;
+    const sub = args.length === 0 && cmd.hasCommands() ? await cmd.findCommand(w) : undefined;
     if (sub !== undefined) {
       cmd = sub;
       path.push(sub);
@@ -119,8 +104,8 @@ export async function completeCli(
     for (const f of flags) ctx.out(f + "\n");
     return 0;
   }
-  if (cmd.commands.length > 0 && args.length === 0) {
-    for (const n of commandNames(cmd.commands as AnyCommand[])) ctx.out(n + "\n");
+  if (cmd.hasCommands() && args.length === 0) {
+    for (const n of cmd.commandNames()) ctx.out(n + "\n");
     return 0;
   }
   const key = path.map((c) => c.name()).join(" ");

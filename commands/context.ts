@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Command } from "@commander-js/extra-typings";
+import type { CommandSpec } from "./args.ts";
 import { resolveConfigDir } from "../core/repo/global_config.ts";
 import type { RepoOptions } from "../core/ops/common.ts";
 import type { CliIo } from "./output.ts";
@@ -22,7 +22,7 @@ export interface GlobalOptions {
   httpProxy: string;
 }
 
-/** Raw global flags as commander parsed them. */
+/** Raw global flags as the command line gave them. */
 export interface RawGlobalFlags {
   accessToken?: string;
   baseurl?: string;
@@ -90,5 +90,32 @@ export function envFlag(ctx: CliContext, name: string): boolean {
 }
 
 /** A command factory: builds one subcommand bound to the context. */
-// deno-lint-ignore no-explicit-any
-export type CommandFactory = (ctx: CliContext) => Command<any, any, any>;
+export type CommandFactory = (ctx: CliContext) => CommandSpec;
+
+/**
+ * A command of a command table: what help and completion list without loading it,
+ * and how to load it. Name, aliases and description are the ones its module declares
+ * (tests/unit/commands/command_table.test.ts checks that).
+ */
+export interface CommandEntry {
+  name: string;
+  aliases: readonly string[];
+  description: string;
+  load: () => Promise<CommandFactory>;
+}
+
+/** Adds the commands of `table` to `parent`, each loaded (and built for `ctx`) on use. */
+export function addCommandTable(
+  parent: CommandSpec,
+  table: readonly CommandEntry[],
+  ctx: CliContext,
+): void {
+  for (const entry of table) {
+    parent.addLazyCommand({
+      name: entry.name,
+      aliases: entry.aliases,
+      description: entry.description,
+      load: async () => (await entry.load())(ctx),
+    });
+  }
+}

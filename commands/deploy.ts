@@ -1,6 +1,6 @@
 /** `pvr deploy` (its Go alias `d` is shadowed by diff). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { deploy } from "../core/ops/deploy.ts";
 import type { CliContext } from "./context.ts";
 import { JOBS_HELP, QUIET_HELP, remoteOptions } from "./remote.ts";

@@ -1,6 +1,6 @@
 /** `pvr diff` (alias `d`). */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "./args.ts";
 import jsonpatch from "fast-json-patch";
 import { diff } from "../core/ops/diff.ts";
 import { canonicalJson, canonicalNumber } from "../core/model/canonical.ts";

@@ -1,6 +1,6 @@
 /** `pvr dm-convert` (alias `dmc`) and `pvr dm-apply` (alias `dma`): dm-verity volumes. */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { dmArguments, dmConvert } from "../core/ops/dm_convert.ts";
 import { dmApply } from "../core/ops/dm_apply.ts";
 import type { CliContext } from "./context.ts";

@@ -1,6 +1,6 @@
 /** `pvr fastcopy` (alias `fcp`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { fastcopy } from "../core/ops/fastcopy.ts";
 import type { CliContext } from "./context.ts";
 import { parseRev, postedLine } from "./post.ts";

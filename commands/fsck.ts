@@ -1,6 +1,6 @@
 /** `pvr fsck` (beyond the Go pvr). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { fsck } from "../core/ops/fsck.ts";
 import { PvrProblemsError } from "../core/errors.ts";
 import type { CliContext } from "./context.ts";

@@ -1,6 +1,6 @@
 /** `pvr get` (alias `g`) and `pvr merge` (alias `m`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { get, type GetResult, merge } from "../core/ops/get.ts";
 import type { CliContext } from "./context.ts";
 import { JOBS_HELP, QUIET_HELP, remoteOptions } from "./remote.ts";

@@ -1,6 +1,6 @@
 /** `pvr global-config`. */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { globalConfig } from "../core/ops/global_config.ts";
 import type { CliContext } from "./context.ts";
 

@@ -1,6 +1,6 @@
 /** `pvr import` (its Go alias `i` is shadowed by init). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { PvrError } from "../core/errors.ts";
 import { importRepo } from "../core/ops/import_repo.ts";
 import type { CliContext } from "./context.ts";

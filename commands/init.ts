@@ -1,6 +1,6 @@
 /** `pvr init` (alias `i`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { init } from "../core/ops/init.ts";
 import type { CliContext } from "./context.ts";
 

@@ -1,6 +1,6 @@
 /** `pvr inspect` (its Go alias `i` is shadowed by init). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { inspect } from "../core/ops/inspect.ts";
 import { canonicalJson } from "../core/model/canonical.ts";
 import { goIndent } from "../core/model/go_json.ts";

@@ -1,6 +1,6 @@
 /** `pvr json` (alias `j`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { json } from "../core/ops/json.ts";
 import { canonicalJson } from "../core/model/canonical.ts";
 import { goIndent } from "../core/model/go_json.ts";

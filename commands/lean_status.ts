@@ -2,7 +2,7 @@
  * `pvr status` (alias `s`, optionally `--json`) answered without loading the CLI, when
  * the repository's status snapshot still holds (see core/repo/stat_cache.ts).
  *
- * Loading the CLI (commander, every command, Node built-ins) costs several times what
+ * Loading the CLI (its parser, the command and its core modules) costs several times what
  * an unchanged status needs. This module's whole import graph has no `npm:` and no
  * `node:` import. It only answers when the answer is certain and reading it changed
  * nothing; in every other case (any other argument, no or stale snapshot, a pending

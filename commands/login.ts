@@ -1,6 +1,6 @@
 /** `pvr login [url]` (alias `lo`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { login } from "../core/ops/login.ts";
 import type { CliContext } from "./context.ts";
 import { goPretty, pantahubOptions } from "./pantahub.ts";

@@ -1,6 +1,6 @@
 /** `pvr post` (alias `po`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { PvrError } from "../core/errors.ts";
 import { post } from "../core/ops/post.ts";
 import type { CliContext } from "./context.ts";

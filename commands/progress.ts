@@ -4,10 +4,15 @@
  * plain result lines of each command still appear). One bar for the whole transfer
  * (bytes, rate, ETA, objects) and one per large object while it moves.
  *
+ * `cli-progress` (a CommonJS package: loading it starts Deno's Node compatibility
+ * layer) is imported only when bars are to be drawn: by a {@link BarReporter} (a
+ * terminal, no `--quiet`) when a transfer with objects starts. The bars appear once it
+ * is loaded, with the figures of that moment.
+ *
  * @module
  */
 
-import cliProgress from "cli-progress";
+import type cliProgress from "cli-progress";
 import {
   NULL_TRANSFER_REPORTER,
   type TransferObject,
@@ -66,6 +71,15 @@ function terminalStream(out: OutStream, columns: () => number) {
 
 type Bar = ReturnType<cliProgress.MultiBar["create"]>;
 
+type CliProgress = typeof cliProgress;
+
+let library: Promise<CliProgress> | undefined;
+
+/** Loads `cli-progress` (once per process). */
+export function loadProgressBars(): Promise<CliProgress> {
+  return library ??= import("cli-progress").then((m) => m.default);
+}
+
 interface Moving {
   name: string;
   size?: number;
@@ -89,11 +103,62 @@ export class BarReporter implements TransferReporter {
   /** When the bars last took new figures (see {@link PROGRESS_MS}). */
   #updatedAt = -Infinity;
   readonly #moving = new Map<string, Moving>();
+  #lib?: CliProgress;
+  /** A transfer with objects is under way (its bars are drawn once the library is in). */
+  #active = false;
+  #ready?: Promise<void>;
 
   constructor(out: OutStream, opts: { columns?: () => number; now?: () => number } = {}) {
     this.#out = out;
     this.#columns = opts.columns ?? terminalColumns;
     this.#now = opts.now ?? (() => performance.now());
+  }
+
+  /** Settles once the bars' library is loaded (or failed to), if a transfer asked for it. */
+  ready(): Promise<void> {
+    return this.#ready ?? Promise.resolve();
+  }
+
+  /** Loads the bars' library, then draws the transfer under way, if any. */
+  #load(): void {
+    this.#ready ??= loadProgressBars().then(
+      (lib) => {
+        this.#lib = lib;
+        this.#attach();
+      },
+      () => {}, // no library, no bars: the transfer goes on
+    );
+  }
+
+  /** Creates the bars of the transfer under way, if the library is in and there are none. */
+  #attach(): void {
+    if (this.#lib === undefined || !this.#active || this.#multi !== undefined) return;
+    this.#multi = new this.#lib.MultiBar({
+      stream: terminalStream(this.#out, this.#columns),
+      format: "{label} [{bar}] {percentage}% | {amount} | {rate} | ETA {left} | {count}",
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: true,
+      stopOnComplete: false,
+      autopadding: true,
+      fps: 8,
+    });
+    this.#total = this.#multi.create(
+      Math.max(1, this.#bytes),
+      Math.min(this.#moved, Math.max(1, this.#bytes)),
+      this.#payload(),
+    );
+    for (const m of this.#moving.values()) this.#objectBar(m);
+  }
+
+  /** A bar of its own for a large object, while there are fewer than the maximum. */
+  #objectBar(m: Moving): void {
+    if (
+      m.bar === undefined && this.#multi && (m.size ?? 0) >= LARGE_OBJECT_BYTES &&
+      [...this.#moving.values()].filter((x) => x.bar).length < MAX_OBJECT_BARS
+    ) {
+      m.bar = this.#multi.create(m.size!, m.done, this.#objectPayload(m));
+    }
   }
 
   start(t: TransferTotals): void {
@@ -105,18 +170,9 @@ export class BarReporter implements TransferReporter {
     this.#moved = 0;
     this.#moving.clear();
     this.#started = this.#now();
-    if (t.objects === 0) return;
-    this.#multi = new cliProgress.MultiBar({
-      stream: terminalStream(this.#out, this.#columns),
-      format: "{label} [{bar}] {percentage}% | {amount} | {rate} | ETA {left} | {count}",
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: true,
-      stopOnComplete: false,
-      autopadding: true,
-      fps: 8,
-    });
-    this.#total = this.#multi.create(Math.max(1, t.bytes), 0, this.#payload());
+    this.#active = t.objects > 0;
+    if (this.#active) this.#load();
+    this.#attach();
   }
 
   objectStart(o: TransferObject): void {
@@ -131,12 +187,7 @@ export class BarReporter implements TransferReporter {
     // A restart (from a resumed offset, or from 0) moves the object's count back.
     this.#moved += o.from - m.done;
     m.done = o.from;
-    if (
-      m.bar === undefined && this.#multi && (o.size ?? 0) >= LARGE_OBJECT_BYTES &&
-      [...this.#moving.values()].filter((x) => x.bar).length < MAX_OBJECT_BARS
-    ) {
-      m.bar = this.#multi.create(o.size!, o.from, this.#objectPayload(m));
-    }
+    this.#objectBar(m);
     this.#moving.set(o.sha, m);
     this.#redraw();
   }
@@ -164,6 +215,7 @@ export class BarReporter implements TransferReporter {
   }
 
   finish(): void {
+    this.#active = false;
     this.#multi?.stop();
     this.#multi = undefined;
     this.#total = undefined;

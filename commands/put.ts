@@ -1,6 +1,6 @@
 /** `pvr put` (alias `p`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { put } from "../core/ops/put.ts";
 import type { CliContext } from "./context.ts";
 import { JOBS_HELP, QUIET_HELP, remoteOptions, reportUpload } from "./remote.ts";

@@ -1,6 +1,6 @@
 /** `pvr putobjects` (its Go alias `po` is shadowed by post). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { putObjects } from "../core/ops/putobjects.ts";
 import type { CliContext } from "./context.ts";
 import { JOBS_HELP, QUIET_HELP, remoteOptions, reportUpload } from "./remote.ts";

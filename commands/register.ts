@@ -1,6 +1,6 @@
 /** `pvr register [url]` (alias `reg`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { register } from "../core/ops/register.ts";
 import { registrationInstructions } from "../core/remote/pantahub/session.ts";
 import type { CliContext } from "./context.ts";

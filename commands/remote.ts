@@ -15,7 +15,7 @@ import type { CliContext } from "./context.ts";
 import { transferReporter } from "./progress.ts";
 import { commandTransport, pantahubOptions } from "./pantahub.ts";
 
-/** The transfer flags as commander parses them. */
+/** The transfer flags as the command line gives them. */
 export interface TransferFlags {
   jobs?: string;
   quiet?: boolean;

@@ -1,6 +1,6 @@
 /** `pvr remoteinfo` (alias `ri`) and `pvr stepinfo` (its Go alias `ri` is shadowed). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { remoteInfo } from "../core/ops/remoteinfo.ts";
 import { stepInfo } from "../core/ops/stepinfo.ts";
 import type { PvrRemote } from "../core/remote/pantahub/remote.ts";

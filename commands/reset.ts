@@ -1,6 +1,6 @@
 /** `pvr reset` (aliases `r`, `checkout`, `co`). */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "./args.ts";
 import { checkout } from "../core/ops/checkout.ts";
 import { type CliContext, envFlag } from "./context.ts";
 

@@ -1,6 +1,6 @@
 /** `pvr self-upgrade`: replace this pvr binary with the one of the pvr image. */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import {
   selfUpgrade,
   type SelfUpgradeResult,

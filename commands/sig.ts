@@ -1,6 +1,6 @@
 /** `pvr sig` (pvs@2 signatures): `add` (`a`), `update` (`up`), `ls`. */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { sigAdd } from "../core/ops/sig_add.ts";
 import { sigUpdate } from "../core/ops/sig_update.ts";
 import { formatSigLs, sigLs } from "../core/ops/sig_ls.ts";
@@ -8,16 +8,6 @@ import { type SigKeyOptions, writeSigOutput } from "../core/ops/sig_common.ts";
 import { HttpClient } from "../core/remote/http.ts";
 import { type CliContext, envFlag } from "./context.ts";
 import { commandPrompter, commandTransport } from "./pantahub.ts";
-
-interface SigParentFlags {
-  key?: string;
-  x5c?: string;
-  pubkey?: string;
-  cacerts?: string;
-  certsUrl?: string;
-  withPayload?: boolean;
-  output?: string;
-}
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
@@ -37,7 +27,7 @@ export function sigCommand(ctx: CliContext) {
     .option("--output <file>", "also write the signature there; '-' is stdout (env PVS_SIG_OUTPUT)")
     .enablePositionalOptions();
 
-  const parent = (): SigParentFlags => sig.opts() as SigParentFlags;
+  const parent = () => sig.opts();
   const keyOptions = (): SigKeyOptions & { withPayload: boolean; output: string } => {
     const f = parent();
     const g = ctx.globals();
@@ -135,13 +125,7 @@ export function sigCommand(ctx: CliContext) {
     });
 
   for (const sub of [add, update, ls]) {
-    sig.addCommand(
-      sub.exitOverride().configureOutput({
-        writeOut: (s) => ctx.io.stdout.write(s),
-        writeErr: (s) => ctx.io.stderr.write(s),
-        outputError: (s, write) => write(s.startsWith("error:") ? `ERROR: ${s.slice(7)}` : s),
-      }),
-    );
+    sig.addCommand(sub);
   }
   return sig;
 }

@@ -1,6 +1,6 @@
 /** `pvr status` (alias `s`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { status } from "../core/ops/status.ts";
 import { formatStatusLines } from "../core/model/status.ts";
 import type { CliContext } from "./context.ts";

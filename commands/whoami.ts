@@ -1,6 +1,6 @@
 /** `pvr whoami` (alias `wai`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "./args.ts";
 import { whoami } from "../core/ops/whoami.ts";
 import type { CliContext } from "./context.ts";
 import { pantahubOptions } from "./pantahub.ts";

@@ -1,6 +1,6 @@
 /** `pvr app add <name> --from <image>` (alias `aa`), docker apps (spec §9.3). */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "../args.ts";
 import { PvrError } from "../../core/errors.ts";
 import { appAdd, readConfigJson } from "../../core/ops/app_add.ts";
 import type { CliContext } from "../context.ts";

@@ -1,6 +1,6 @@
 /** `pvr app info <name>` (alias `i`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../args.ts";
 import { PvrError } from "../../core/errors.ts";
 import { appInfo } from "../../core/ops/app_info.ts";
 import type { CliContext } from "../context.ts";

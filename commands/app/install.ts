@@ -1,6 +1,6 @@
 /** `pvr app install <name>` (alias `ai`) and `pvr app update <name>` (alias `au`). */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "../args.ts";
 import { PvrError } from "../../core/errors.ts";
 import { appInstall, type AppInstallResult, appUpdate } from "../../core/ops/app_install.ts";
 import type { AppSourceType } from "../../core/app/src_json.ts";

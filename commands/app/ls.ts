@@ -1,6 +1,6 @@
 /** `pvr app ls` (alias `l`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../args.ts";
 import { appLs } from "../../core/ops/app_ls.ts";
 import type { CliContext } from "../context.ts";
 

@@ -1,6 +1,6 @@
 /** `pvr app rm <name>` (alias `r`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../args.ts";
 import { PvrError } from "../../core/errors.ts";
 import { appRm } from "../../core/ops/app_rm.ts";
 import type { CliContext } from "../context.ts";

@@ -1,6 +1,6 @@
 /** `pvr device create [NICK]` (alias `cr`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../args.ts";
 import { deviceCreate } from "../../core/ops/device_create.ts";
 import type { CliContext } from "../context.ts";
 import { goPretty, pantahubOptions } from "../pantahub.ts";

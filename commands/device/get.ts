@@ -1,6 +1,6 @@
 /** `pvr device get <NICK|ID | OWNER/NICK>`. */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../args.ts";
 import { PvrError } from "../../core/errors.ts";
 import { deviceGet } from "../../core/ops/device_get.ts";
 import type { CliContext } from "../context.ts";

@@ -1,6 +1,6 @@
 /** `pvr device logs [filter]` (alias `log`; and the deprecated top-level `pvr logs`). */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "../args.ts";
 import { PvrError } from "../../core/errors.ts";
 import { deviceLogs } from "../../core/ops/device_logs.ts";
 import type { CliContext } from "../context.ts";

@@ -1,6 +1,6 @@
 /** `pvr device ps` (and the deprecated top-level `pvr ps`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../args.ts";
 import { devicePs } from "../../core/ops/device_ps.ts";
 import type { CliContext } from "../context.ts";
 import { pantahubOptions } from "../pantahub.ts";

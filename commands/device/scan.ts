@@ -1,6 +1,6 @@
 /** `pvr device scan` (and the deprecated top-level `pvr scan`), spec pvr-reference §8.7. */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../args.ts";
 import { PvrError } from "../../core/errors.ts";
 import {
   DEFAULT_SCAN_TIMEOUT_MS,

@@ -1,6 +1,6 @@
 /** `pvr device set <NICK|ID> KEY=VALUE...` (alias `se`). */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../args.ts";
 import { PvrError } from "../../core/errors.ts";
 import { deviceSet, parseMetaArgs } from "../../core/ops/device_set.ts";
 import type { CliContext } from "../context.ts";

@@ -270,3 +270,17 @@ Deno.test("exportRepo() hashes only objects the repository has not verified sinc
     assert.equal(await exists(`${r.root}/refused.tar`), false);
   });
 });
+
+Deno.test("pvr export --fsync writes the same archive as pvr export", async () => {
+  await withRepo(async (r) => {
+    await committed(r);
+    const plain = await r.run(["export", `${r.root}/plain.tar`]);
+    assert.equal(plain.code, 0, plain.stderr);
+    const durable = await r.run(["export", "--fsync", `${r.root}/durable.tar`]);
+    assert.equal(durable.code, 0, durable.stderr);
+    assert.deepEqual(
+      await Deno.readFile(`${r.root}/durable.tar`),
+      await Deno.readFile(`${r.root}/plain.tar`),
+    );
+  });
+});

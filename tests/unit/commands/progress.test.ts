@@ -52,6 +52,8 @@ Deno.test("BarReporter draws the total and large objects on the terminal, then s
   r.objectProgress("a", 32 * 1024 * 1024);
   r.objectProgress("b", 10);
   r.objectDone("b", "ok");
+  // The bars appear once cli-progress is loaded, with the figures of that moment.
+  await r.ready();
   await new Promise((res) => setTimeout(res, 300)); // the bars redraw on a timer
   r.objectProgress("a", 64 * 1024 * 1024);
   r.objectDone("a", "ok");
@@ -61,4 +63,16 @@ Deno.test("BarReporter draws the total and large objects on the terminal, then s
   assert.match(text, /32 MiB\/64 MiB \| 32 MiB\/s \| ETA 1s \| 1\/2 objects/);
   assert.match(text, /objects/);
   assert.match(text, /bsp\/big\.img/);
+});
+
+Deno.test("BarReporter draws nothing for a transfer that ended before the bars loaded", async () => {
+  const term = new FakeTerminal();
+  const r = new BarReporter(term, { columns: () => 120, now: () => 0 });
+  r.start({ direction: "upload", objects: 1, bytes: 10 });
+  r.objectStart({ sha: "a", name: "a", size: 10, from: 0 });
+  r.objectDone("a", "ok");
+  r.finish();
+  await r.ready();
+  await new Promise((res) => setTimeout(res, 200));
+  assert.equal(term.text(), "");
 });
