@@ -8,7 +8,9 @@
  * Method: one warm-up run of each side, then N timed runs interleaved (the order
  * alternates each round), median reported. Caches cannot be dropped here, so every
  * figure is warm-cache. Figures that write a lot `sync` before each timed run (outside
- * the timing). Processes are timed whole (spawn to exit).
+ * the timing). Processes are timed whole (spawn to exit). Every Deno process timed (pvr
+ * and the empty script of figure 6) runs with a Deno cache of the benchmark's own, in
+ * D (see `benchDenoDir` in bench/harness.ts).
  *
  * Usage:
  *
@@ -30,6 +32,7 @@
 
 import { sha256File } from "../core/store/hash.ts";
 import {
+  benchDenoDir,
   compare,
   compareMany,
   type Figure,
@@ -140,7 +143,9 @@ const P = {
   tar: `${R}/x.tar`,
   tgz: `${R}/x.tgz`,
 };
-const PVR_ENV = { ...Deno.env.toObject(), PVR_CONFIG_DIR: P.config, NO_COLOR: "1" };
+/** Every Deno process timed here runs with the benchmark's own cache (see benchDenoDir). */
+const DENO_ENV = { ...Deno.env.toObject(), DENO_DIR: await benchDenoDir(R) };
+const PVR_ENV = { ...DENO_ENV, PVR_CONFIG_DIR: P.config, NO_COLOR: "1" };
 delete (PVR_ENV as Record<string, string | undefined>).PVR_NO_FFI;
 const GIT_ENV = {
   ...Deno.env.toObject(),
@@ -352,7 +357,7 @@ async function figureStatus(): Promise<void> {
     { timed: pvr(PVR_MAIN, ["status"], P.tree) },
     { timed: pvr(PVR_LAZY, ["status"], P.tree) },
     { timed: proc(["git", "status"], { env: GIT_ENV }) },
-    { timed: proc([DENO, "run", "-A", P.empty]) },
+    { timed: proc([DENO, "run", "-A", P.empty], { env: DENO_ENV }) },
   ], { runs: Math.max(opts.runs, 11), label: "2 status" });
   const [bundle, main, lazy, git, empty] = s.map(median);
   ratioFigure("2a", "unchanged status of W1, bundle (dist/pvr.js)", bundle, "git status", git, 2);
@@ -467,18 +472,27 @@ async function figureArchive(): Promise<void> {
     await rmrf(tout);
   };
   const tarCreate = ["tar", "-cf", tout, "-C", P.tree, "--exclude=./.pvr", "."];
+  // As after commit or import, the repository has verified its objects (W1 may have been
+  // committed by an older pvr that recorded nothing: an untimed fsck records them).
+  await run([...PVR_BUNDLE, "fsck"], { cwd: P.tree, env: PVR_ENV });
+  // The same state in a repository that never verified the objects: each is hashed.
+  const fresh = `${P.scratch}/export-untrusted`;
+  await freshClone(fresh, false);
   const e = await compareMany([
     { setup: rmOut, timed: pvr(PVR_BUNDLE, ["export", out], P.tree), cleanup: rmOut },
     { setup: rmOut, timed: proc(tarCreate), cleanup: rmOut },
+    { setup: rmOut, timed: pvr(PVR_BUNDLE, ["export", "--fsync", out], P.tree), cleanup: rmOut },
     {
       setup: rmOut,
       timed: proc(["bash", "-c", `${tarCreate.map(q).join(" ")} && sync ${q(tout)}`]),
       cleanup: rmOut,
     },
+    { setup: rmOut, timed: pvr(PVR_BUNDLE, ["export", out], fresh), cleanup: rmOut },
   ], { runs: opts.longRuns, sync: true, label: "4 export" });
+  await rmrf(fresh);
   ratioFigure(
     "4a",
-    "export W1 to .tar (bundle; fsyncs the archive)",
+    "export W1 to .tar (bundle; objects verified before, as after commit/import)",
     median(e[0]),
     "tar -cf",
     median(e[1]),
@@ -486,15 +500,25 @@ async function figureArchive(): Promise<void> {
   );
   ratioFigure(
     "4a'",
-    "same, against tar -cf followed by an fsync of the archive",
-    median(e[0]),
-    "tar -cf && sync",
+    "export --fsync (the archive made durable), against tar -cf followed by its fsync",
     median(e[2]),
+    "tar -cf && sync",
+    median(e[3]),
+    null,
+  );
+  ratioFigure(
+    "4e",
+    "export as 4a from a repository that never verified the objects (each is hashed)",
+    median(e[4]),
+    "tar -cf",
+    median(e[1]),
     null,
   );
   details.push(
-    `4a export [${fmtSamples(e[0])}] ms; tar -cf [${fmtSamples(e[1])}] ms; tar -cf && sync FILE [${
+    `4a export [${fmtSamples(e[0])}] ms; tar -cf [${fmtSamples(e[1])}] ms; export --fsync [${
       fmtSamples(e[2])
+    }] ms; tar -cf && sync FILE [${fmtSamples(e[3])}] ms; export, unverified objects [${
+      fmtSamples(e[4])
     }] ms`,
   );
 
@@ -658,7 +682,7 @@ async function figureVersion(): Promise<void> {
     { timed: proc([...PVR_BUNDLE, "--version"]) },
     { timed: proc([...PVR_MAIN, "--version"]) },
     { timed: proc([...PVR_LAZY, "--version"]) },
-    { timed: proc([DENO, "run", "-A", P.empty]) },
+    { timed: proc([DENO, "run", "-A", P.empty], { env: DENO_ENV }) },
   ], { runs: Math.max(opts.runs, 11), label: "6 --version" });
   const [bundle, main, lazy, empty] = s.map(median);
   ratioFigure("6a", "pvr --version, bundle", bundle, "deno run empty.ts", empty, 1.5);

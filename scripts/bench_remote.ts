@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { type Hub, startHub } from "../tests/support/hub/server.ts";
 import { add, commit, init } from "../mod.ts";
 import { buildWorkload, type WorkloadSpec } from "./bench/workload.ts";
-import { median, run, settle } from "./bench/harness.ts";
+import { benchDenoDir, median, run, settle } from "./bench/harness.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -53,12 +53,6 @@ function say(line: string): void {
 
 function rate(bytes: number, ms: number): string {
   return `${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
-}
-
-/** Deno's cache of this process: pvr must not start with an empty one. */
-function denoDir(): string {
-  const env = Deno.env.toObject();
-  return env.DENO_DIR || `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/deno`;
 }
 
 /** What the benchmark needs of the stand-in hub, in this process or in its own. */
@@ -305,7 +299,7 @@ async function main(): Promise<void> {
     const env = {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOME: root,
-      DENO_DIR: denoDir(),
+      DENO_DIR: await benchDenoDir(root),
       PVR_CONFIG_DIR: configDir,
       PVR_ACCESSTOKEN: alice,
       NO_COLOR: "1",
