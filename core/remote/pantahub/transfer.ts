@@ -323,14 +323,34 @@ export function fetchBlobPutter(
   opts: { contentLength?: boolean } = {},
 ): BlobPutter {
   return async (req) => {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(req.path, { read: true });
+    } catch (err) {
+      throw new PvrError("FAILED", `cannot read ${req.path}: ${errorMessage(err)}`, { cause: err });
+    }
+    let closed = false;
+    const closeFile = () => {
+      if (closed) return;
+      closed = true;
+      file.close();
+    };
     let sent = 0;
-    const file = await Deno.open(req.path, { read: true });
+    let last = Date.now();
+    // No byte taken by the connection (and no answer) for idleTimeoutMs: give up, as
+    // the other putters do.
+    const idle = new AbortController();
+    const watchdog = setInterval(() => {
+      if (Date.now() - last < req.idleTimeoutMs) return;
+      idle.abort(new TransientError(`no progress for ${req.idleTimeoutMs / 1000} s`));
+    }, Math.max(10, Math.min(1000, req.idleTimeoutMs / 4)));
     const body = new ReadableStream<Uint8Array>({
       async pull(ctrl) {
         const buf = new Uint8Array(1 << 20);
         const n = await file.read(buf);
+        last = Date.now();
         if (n === null) {
-          file.close();
+          closeFile();
           ctrl.close();
           return;
         }
@@ -339,30 +359,34 @@ export function fetchBlobPutter(
         ctrl.enqueue(buf.subarray(0, n));
       },
       cancel() {
-        file.close();
+        closeFile();
       },
     });
-    let res: Response;
     try {
-      res = await fetchFn(req.url, {
+      const res = await fetchFn(req.url, {
         method: "PUT",
         body,
         headers: {
           "User-Agent": `pvr/${VERSION}`,
           ...(opts.contentLength ? { "Content-Length": String(req.size) } : {}),
         },
-        signal: req.signal,
+        signal: AbortSignal.any([req.signal, idle.signal]),
       });
+      last = Date.now();
+      const text = await readSomeText(res);
+      return {
+        status: res.status,
+        statusText: res.statusText,
+        body: text,
+      };
     } catch (err) {
       if (req.signal.aborted) throw req.signal.reason;
+      if (idle.signal.aborted) throw idle.signal.reason;
       throw new TransientError(`upload failed: ${errorMessage(err)}`, { cause: err });
+    } finally {
+      clearInterval(watchdog);
+      closeFile();
     }
-    const text = await readSomeText(res);
-    return {
-      status: res.status,
-      statusText: res.statusText,
-      body: text,
-    };
   };
 }
 

@@ -1,8 +1,11 @@
-/** rawBlobPutter: the signed-URL PUT on a bare connection, against raw TCP servers. */
+/**
+ * The signed-URL PUTs against raw TCP servers: rawBlobPutter (a bare connection) and
+ * fetchBlobPutter (through `fetch`, for proxies).
+ */
 
 import assert from "node:assert/strict";
 import { rawBlobPutter } from "../../../core/remote/raw_put.ts";
-import { TransientError } from "../../../core/remote/pantahub/transfer.ts";
+import { fetchBlobPutter, TransientError } from "../../../core/remote/pantahub/transfer.ts";
 import { isPvrError } from "../../../core/errors.ts";
 import { withTempDir } from "../../support/temp.ts";
 
@@ -56,6 +59,27 @@ function server(
     done,
     close: () => listener.close(),
   };
+}
+
+/**
+ * A server that reads `size` bytes of body (0: none) and then holds the connection,
+ * answering nothing, until `release()`.
+ */
+function holdingServer(size: number): ReturnType<typeof server> & { release(): void } {
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  const s = server(async (conn, seen) => {
+    if (size > 0) await readBody(conn, seen, size);
+    await held;
+  });
+  return { ...s, release };
+}
+
+/** Releases a {@link holdingServer} and waits for it to close. */
+async function finish(s: ReturnType<typeof holdingServer>): Promise<void> {
+  s.release();
+  await s.done;
+  s.close();
 }
 
 /** Reads the rest of a body of `size` bytes (after what `seen` already holds). */
@@ -192,36 +216,25 @@ Deno.test("rawBlobPutter: a connection dropped mid-body without an answer is a T
 Deno.test("rawBlobPutter: a server that never answers hits the idle timeout", async () => {
   await withTempDir(async (dir) => {
     const { path } = await fileOf(dir, 1000);
-    let release!: () => void;
-    const held = new Promise<void>((r) => release = r);
-    const s = server(async (conn, seen) => {
-      await readBody(conn, seen, 1000);
-      await held;
-    });
+    const s = holdingServer(1000);
     await assert.rejects(
       rawBlobPutter()(request(s.url, path, 1000, { idleTimeoutMs: 200 })),
       (e) => e instanceof TransientError && /no progress for 0.2 s/.test(e.message),
     );
-    release();
-    await s.done;
-    s.close();
+    await finish(s);
   });
 });
 
 Deno.test("rawBlobPutter: an abort rejects with its reason", async () => {
   await withTempDir(async (dir) => {
     const { path } = await fileOf(dir, 1000);
-    let release!: () => void;
-    const held = new Promise<void>((r) => release = r);
-    const s = server(async () => await held);
+    const s = holdingServer(0);
     const ac = new AbortController();
     const reason = new Error("stop");
     const put = rawBlobPutter()(request(s.url, path, 1000, { signal: ac.signal }));
     setTimeout(() => ac.abort(reason), 100);
     await assert.rejects(put, (e) => e === reason);
-    release();
-    await s.done;
-    s.close();
+    await finish(s);
   });
 });
 
@@ -237,6 +250,44 @@ Deno.test("rawBlobPutter: a file shorter than its size fails with FAILED, a miss
     s.close();
     await assert.rejects(
       rawBlobPutter()(request("http://127.0.0.1:9/x", `${dir}/none`, 1)),
+      (e) => isPvrError(e, "FAILED") && /cannot read/.test(e.message),
+    );
+  });
+});
+
+Deno.test("fetchBlobPutter: a server that takes the body and never answers hits the idle timeout", async () => {
+  await withTempDir(async (dir) => {
+    const { path } = await fileOf(dir, 1000);
+    const s = holdingServer(1000);
+    await assert.rejects(
+      fetchBlobPutter(fetch, { contentLength: true })(
+        request(s.url, path, 1000, { idleTimeoutMs: 300 }),
+      ),
+      (e) => e instanceof TransientError && /no progress for 0.3 s/.test(e.message),
+    );
+    await finish(s);
+  });
+});
+
+Deno.test("fetchBlobPutter: the answer, and FAILED for a file it cannot read", async () => {
+  await withTempDir(async (dir) => {
+    const { path, data } = await fileOf(dir, 5000);
+    const s = server(async (conn, seen) => {
+      await readBody(conn, seen, 5000);
+      await answer(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    });
+    const progress: number[] = [];
+    const res = await fetchBlobPutter()(request(s.url, path, 5000, { progress }));
+    const seen = await s.done;
+    s.close();
+    assert.deepEqual(res, { status: 200, statusText: "OK", body: "ok" });
+    assert.equal(progress.at(-1), 5000);
+    // Deno's fetch sends a streamed body chunked: undo the chunking to compare.
+    const text = new TextDecoder("latin1").decode(seen.body);
+    assert.match(seen.head, /transfer-encoding: chunked/i);
+    assert.ok(text.length >= data.length);
+    await assert.rejects(
+      fetchBlobPutter()(request("http://127.0.0.1:9/x", `${dir}/none`, 1)),
       (e) => isPvrError(e, "FAILED") && /cannot read/.test(e.message),
     );
   });
