@@ -33,7 +33,7 @@ import { stateObjects } from "../model/state.ts";
 import { canonicalJson } from "../model/canonical.ts";
 import { filterByParts } from "../model/parts.ts";
 import { SPEC_KEY } from "../model/paths.ts";
-import { createSha256 } from "../store/hash.ts";
+import { createSha256, loadSha256 } from "../store/hash.ts";
 import { fsyncDir, tempName, writeAllSync } from "../../native/durability.ts";
 import { BLOCK_SIZE, endOfArchive, fileHeader, paddingFor } from "./tar.ts";
 
@@ -477,6 +477,7 @@ class ArchiveWriter {
       const size = st.size;
       const header = fileHeader(`objects/${sha}`, OBJECT_MODE, size);
       const hashed = !(this.#trusted?.(sha, st) ?? false);
+      if (hashed) await loadSha256();
       let digest = sha;
       if (size <= SMALL_OBJECT) {
         await this.#append(header);

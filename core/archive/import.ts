@@ -29,7 +29,7 @@ import { Buffer } from "node:buffer";
 import { createGunzip } from "node:zlib";
 import { PvrError } from "../errors.ts";
 import { objectMismatchError, type ObjectStore } from "../store/object_store.ts";
-import { createSha256, sha256Bytes } from "../store/hash.ts";
+import { createSha256, loadSha256, sha256Bytes } from "../store/hash.ts";
 import { type State, stateObjects, validateState } from "../model/state.ts";
 import { parseJson } from "../model/json_parse.ts";
 import { fsyncDir, syncPaths, writeAll, writeAllSync } from "../../native/durability.ts";
@@ -124,6 +124,7 @@ export async function readExport(
   stagingDir: string,
   opts: ReadExportOptions = {},
 ): Promise<ReadExportResult> {
+  await loadSha256();
   const label = typeof source === "string" ? source : opts.name ?? "<stream>";
   await Deno.mkdir(stagingDir, { recursive: true, mode: 0o755 });
   const input = typeof source === "string" ? await fileStream(source) : source;

@@ -22,7 +22,7 @@ import {
   requireObjectName as requireId,
 } from "./object_store.ts";
 import type { ObjectStore, PutResult, VerifyResult } from "./object_store.ts";
-import { createSha256, READ_CHUNK_SIZE, sha256Bytes, sha256File } from "./hash.ts";
+import { createSha256, loadSha256, READ_CHUNK_SIZE, sha256Bytes, sha256File } from "./hash.ts";
 import { fsyncDir, tempName, writeAll, writeAllSync } from "../../native/durability.ts";
 
 /** Names that are objects: 64 lowercase hex characters. */
@@ -233,6 +233,7 @@ export class FsObjectStore implements ObjectStore {
 
   /** Reads a whole object and checks its hash. See {@link ObjectStore.read}. */
   async read(sha: string): Promise<Uint8Array> {
+    await loadSha256();
     const name = normalizeId(sha);
     if (name === null) throw missing(sha);
     let bytes: Uint8Array;
@@ -251,6 +252,7 @@ export class FsObjectStore implements ObjectStore {
    * The copy is not fsynced: the caller decides how durable a checkout must be.
    */
   async copyTo(sha: string, dest: string, mode = 0o644): Promise<number> {
+    await loadSha256();
     const name = normalizeId(sha);
     if (name === null) throw missing(sha);
     // Metadata calls are synchronous, and so is the whole copy of an object of at most
@@ -348,6 +350,7 @@ export class FsObjectStore implements ObjectStore {
     expected: string | undefined,
     fill: (sink: Sink) => Promise<void>,
   ): Promise<PutResult> {
+    await loadSha256();
     // Metadata calls and small writes are synchronous: for the many small objects of an
     // import or a commit, each async op costs more than the work it does.
     const tmp = `${this.location}/${tempName(expected ?? randomHex(8))}`;

@@ -7,10 +7,43 @@
  * `openssl dgst -sha256` on a 1 GiB file, about 3× WebCrypto (which also cannot hash
  * a stream incrementally).
  *
+ * `node:crypto` is loaded on the first hash, not with this module: loading it (and
+ * with it Deno's Node compatibility layer) costs about 20 ms, which a command that
+ * hashes nothing (`json`, a checkout of verified objects, ...) need not pay. The
+ * asynchronous functions load it with a dynamic import ({@link loadSha256}); a first
+ * hash through a synchronous one takes it from `process.getBuiltinModule`.
+ *
  * @module
  */
 
-import { createHash } from "node:crypto";
+import type { Hash } from "node:crypto";
+
+let nodeCreateHash: ((algorithm: string) => Hash) | undefined;
+
+/**
+ * Loads `node:crypto` for the hashing functions, if not loaded yet. Optional: the
+ * synchronous ones load it themselves when needed (at a few ms more).
+ *
+ * Needs no permissions.
+ */
+export async function loadSha256(): Promise<void> {
+  nodeCreateHash ??= (await import("node:crypto")).createHash;
+}
+
+function createHash(algorithm: "sha256"): Hash {
+  nodeCreateHash ??= builtinCrypto().createHash;
+  return nodeCreateHash(algorithm);
+}
+
+/** `node:crypto`, synchronously. */
+function builtinCrypto(): typeof import("node:crypto") {
+  const process = (globalThis as {
+    process?: { getBuiltinModule?(id: string): unknown };
+  }).process;
+  const crypto = process?.getBuiltinModule?.("node:crypto");
+  if (crypto === undefined) throw new Error("node:crypto is not available");
+  return crypto as typeof import("node:crypto");
+}
 
 /**
  * Size of one read when hashing or copying a file: 1 MiB. Measured on a 1 GiB cached
@@ -95,6 +128,7 @@ export interface Sha256FileResult {
  * ```
  */
 export async function sha256File(path: string): Promise<Sha256FileResult> {
+  await loadSha256();
   using file = Deno.openSync(path, { read: true });
   const first = takeBuffer();
   try {
@@ -173,6 +207,7 @@ export async function sha256Reader(
   file: Pick<Deno.FsFile, "read">,
   buffer: Uint8Array = new Uint8Array(READ_CHUNK_SIZE),
 ): Promise<Sha256FileResult> {
+  await loadSha256();
   const hash = createHash("sha256");
   let size = 0;
   for (;;) {

@@ -24,7 +24,7 @@
 
 import { z } from "zod";
 import { PvrError } from "../../errors.ts";
-import { createSha256, type Sha256 } from "../../store/hash.ts";
+import { createSha256, loadSha256, type Sha256 } from "../../store/hash.ts";
 import type { FsObjectStore } from "../../store/fs_store.ts";
 import { fsyncDir, writeAll } from "../../../native/durability.ts";
 import { VERSION } from "../../version.ts";
@@ -546,6 +546,7 @@ class ObjectDownload {
 export async function downloadObjects(
   opts: DownloadObjectsOptions,
 ): Promise<DownloadObjectsResult> {
+  await loadSha256();
   const o = { ...opts, ...resolveTransferOptions(opts) };
   const result: DownloadObjectsResult = { downloaded: 0, present: 0, bytes: 0, resumed: 0 };
   const items = [...opts.objects].map(([sha, name]) => ({ sha: sha.toLowerCase(), name }));

@@ -57,3 +57,25 @@ Deno.test("sha256File() of a missing file throws Deno.errors.NotFound", async ()
     await assert.rejects(sha256File(`${dir}/nope`), Deno.errors.NotFound);
   });
 });
+
+Deno.test("a first hash through a synchronous function loads node:crypto by itself (fresh process)", async () => {
+  // In a process of its own: nothing has loaded node:crypto yet, and loadSha256() is
+  // never called.
+  const url = new URL("../../../core/store/hash.ts", import.meta.url).href;
+  const code = `import { createSha256, sha256Bytes } from ${JSON.stringify(url)};
+const h = createSha256();
+h.update(new TextEncoder().encode("hello "));
+h.update(new TextEncoder().encode("world"));
+console.log(sha256Bytes(new Uint8Array()), h.digest());`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  assert.equal(
+    new TextDecoder().decode(out.stdout).trim(),
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 " +
+      "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+  );
+});
