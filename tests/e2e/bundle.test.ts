@@ -63,9 +63,10 @@ Deno.test("the bundle", async (t) => {
     await t.step("has no static import: nothing is loaded before main.ts's code runs", () => {
       assert.doesNotMatch(source, /^\s*import\s*[\w${*"'`]/m);
       assert.doesNotMatch(source, /^\s*export\s/m);
-      // Its one import: createRequire, for the CLI part, once that is loaded.
+      // No import of a literal specifier either: its one import is of the CLI part's
+      // cached file (a computed URL), once the CLI is needed.
       const dynamic = [...source.matchAll(/\bimport\s*\(\s*(["'`])([^"'`]*)\1/g)];
-      assert.deepEqual(dynamic.map((m) => m[2]), ["node:module"]);
+      assert.deepEqual(dynamic.map((m) => m[2]), []);
     });
 
     await t.step("runs offline with an empty Deno cache: the golden transcripts", async () => {
@@ -87,9 +88,41 @@ Deno.test("the bundle", async (t) => {
           }
         };
         await walk("");
-        assert.deepEqual(fetched, []);
+        // Only the CLI part's own cached file (see scripts/bundle.ts), nothing fetched.
+        assert.equal(fetched.length, 1, fetched.join(", "));
+        assert.match(fetched[0], /^pvr\/cli-[0-9a-f]{16}\.mjs$/);
       });
     });
+
+    await t.step(
+      "the CLI part is cached once; a damaged or unwritable cache is not needed",
+      async () => {
+        await withTempDir(async (tmp) => {
+          await withRepo(async (r) => {
+            const cache = `${tmp}/cache`;
+            const run = (env: Record<string, string>) =>
+              spawnPvr(["json"], { cwd: r.dir, env: { ...r.env, ...env }, entry: bundle });
+            const want = await spawnPvr(["json"], { cwd: r.dir, env: r.env });
+            assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
+            const files = [...Deno.readDirSync(cache)].map((e) => e.name);
+            assert.equal(files.length, 1);
+            const file = `${cache}/${files[0]}`;
+            const written = Deno.statSync(file);
+            // Used again as it is, not rewritten.
+            assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
+            assert.equal(Deno.statSync(file).mtime?.getTime(), written.mtime?.getTime());
+            // A damaged file is not run: the command works and the file is written anew.
+            await Deno.writeTextFile(file, "export default function (\n");
+            assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
+            assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
+            assert.match(await Deno.readTextFile(file), /^export default function \(require,/);
+            // A cache that cannot be written: the CLI part is compiled as it is.
+            await Deno.writeTextFile(`${tmp}/not-a-dir`, "");
+            assert.deepEqual(await run({ PVR_BUNDLE_CACHE: `${tmp}/not-a-dir/x` }), want);
+          });
+        });
+      },
+    );
 
     await t.step("--version, -v and status print what main.ts prints", async () => {
       await withRepo(async (r) => {
