@@ -142,6 +142,9 @@ async function selfSigned(dir: string): Promise<{ cert: string; key: string } | 
         "/CN=pvr-test",
         "-addext",
         "subjectAltName=IP:127.0.0.1",
+        // Not a CA: so that the certificate itself can be trusted (DENO_CERT) as a server's.
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
       ],
       stdout: "null",
       stderr: "piped",
@@ -205,6 +208,19 @@ Deno.test("-i reaches an HTTPS hub with a self-signed certificate; without it, o
   const put = hub.requests.find((r) => r.method === "PUT" && BLOB_PATH.test(r.path));
   assert.equal(put?.request["content-length"], "300000");
   assert.equal(put?.status, 200);
+
+  // Without -i, with the certificate trusted (DENO_CERT): the API calls go through
+  // Deno's fetch and the upload through a TLS connection of its own (raw_put.ts).
+  await commitNewFile(repo.dir, repo.configDir, 23);
+  hub.clearRequests();
+  const trusted = await spawnPvr(["post", "-q", trail], {
+    cwd: repo.dir,
+    env: { ...env, DENO_CERT: `${repo.root}/cert.pem` },
+  });
+  assert.equal(trusted.code, 0, trusted.stderr);
+  const securePut = hub.requests.find((r) => r.method === "PUT" && BLOB_PATH.test(r.path));
+  assert.equal(securePut?.request["content-length"], "300000");
+  assert.equal(securePut?.status, 200);
 
   // PVR_INSECURE does what -i does.
   const viaEnv = await spawnPvr(["remoteinfo", trail], {
