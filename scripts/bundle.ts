@@ -133,13 +133,14 @@ async function __pvrCachedCli() {
       const tmp = path + "." + Deno.pid + "." + Date.now() + ".tmp";
       Deno.writeTextFileSync(tmp, text, { createNew: true, mode: 0o644 });
       Deno.renameSync(tmp, path);
-      // Files of other builds go (best effort).
+      // Files of other builds go, and temp files a killed process left (best effort).
       for (const e of Deno.readDirSync(base)) {
-        if (e.name !== name && /^cli-[0-9a-f]+\\.mjs$/.test(e.name)) {
-          try {
-            Deno.removeSync(base + "/" + e.name);
-          } catch { /* another process's, or gone */ }
-        }
+        try {
+          const other = e.name !== name && /^cli-[0-9a-f]+\\.mjs$/.test(e.name);
+          const stale = /^cli-[0-9a-f]+\\.mjs\\.\\d+\\.\\d+\\.tmp$/.test(e.name) &&
+            Date.now() - (Deno.statSync(base + "/" + e.name).mtime?.getTime() ?? 0) > 60_000;
+          if (other || stale) Deno.removeSync(base + "/" + e.name);
+        } catch { /* another process's, or gone */ }
       }
     }
     const url = new URL("file://");

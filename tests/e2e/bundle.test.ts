@@ -116,6 +116,18 @@ Deno.test("the bundle", async (t) => {
             assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
             assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
             assert.match(await Deno.readTextFile(file), /^export default function \(require,/);
+            // A new build's file replaces the files of other builds and temp files a killed
+            // process left a while ago; a fresh temp file (another process at work) stays.
+            Deno.removeSync(file);
+            await Deno.writeTextFile(`${cache}/cli-0123456789abcdef.mjs`, "old build");
+            await Deno.writeTextFile(`${cache}/${files[0]}.1.2.tmp`, "killed");
+            await Deno.utime(`${cache}/${files[0]}.1.2.tmp`, 1, 1);
+            await Deno.writeTextFile(`${cache}/${files[0]}.3.4.tmp`, "in progress");
+            assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
+            assert.deepEqual(
+              [...Deno.readDirSync(cache)].map((e) => e.name).sort(),
+              [files[0], `${files[0]}.3.4.tmp`],
+            );
             // A cache that cannot be written: the CLI part is compiled as it is.
             await Deno.writeTextFile(`${tmp}/not-a-dir`, "");
             assert.deepEqual(await run({ PVR_BUNDLE_CACHE: `${tmp}/not-a-dir/x` }), want);
