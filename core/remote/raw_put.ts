@@ -25,6 +25,7 @@ import {
   type BlobPutter,
   concat,
   TransientError,
+  watchIdle,
 } from "./pantahub/transfer.ts";
 
 /** Bytes read from the file (and written to the socket) at a time. */
@@ -57,8 +58,6 @@ export function rawBlobPutter(): BlobPutter {
       throw new PvrError("FAILED", `cannot read ${req.path}: ${messageOf(err)}`, { cause: err });
     }
     let conn: Deno.Conn | null = null;
-    let idle = false;
-    let last = Date.now();
     const close = () => {
       try {
         conn?.close();
@@ -69,12 +68,7 @@ export function rawBlobPutter(): BlobPutter {
     };
     const onAbort = () => close();
     req.signal.addEventListener("abort", onAbort, { once: true });
-    const watchdog = setInterval(() => {
-      if (Date.now() - last >= req.idleTimeoutMs) {
-        idle = true;
-        close();
-      }
-    }, Math.max(10, Math.min(1000, req.idleTimeoutMs / 4)));
+    const watch = watchIdle(req.idleTimeoutMs, close);
     try {
       req.signal.throwIfAborted();
       const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
@@ -83,34 +77,30 @@ export function rawBlobPutter(): BlobPutter {
         ? await Deno.connectTls({ hostname, port })
         : await Deno.connect({ hostname, port });
       conn = c;
-      last = Date.now();
+      watch.moved();
       const head = `PUT ${url.pathname}${url.search} HTTP/1.1\r\n` +
         `Host: ${url.host}\r\nUser-Agent: pvr/${VERSION}\r\n` +
         `Content-Length: ${req.size}\r\nConnection: close\r\n\r\n`;
       let cut: unknown = null;
       try {
         await writeAll(c, encoder.encode(head));
-        await sendFile(file, c, req, () => {
-          last = Date.now();
-        });
+        await sendFile(file, c, req, watch.moved);
       } catch (err) {
         if (err instanceof PvrError) throw err;
         // The server may have answered and closed early: read what it said.
         cut = err;
       }
-      const res = await readResponse(c, () => {
-        last = Date.now();
-      }).catch((err) => {
+      const res = await readResponse(c, watch.moved).catch((err) => {
         throw cut ?? err;
       });
       return res;
     } catch (err) {
       if (req.signal.aborted) throw req.signal.reason;
       if (err instanceof PvrError) throw err;
-      if (idle) throw new TransientError(`no progress for ${req.idleTimeoutMs / 1000} s`);
+      if (watch.idle) throw new TransientError(`no progress for ${req.idleTimeoutMs / 1000} s`);
       throw new TransientError(`upload failed: ${messageOf(err)}`, { cause: err });
     } finally {
-      clearInterval(watchdog);
+      watch.stop();
       req.signal.removeEventListener("abort", onAbort);
       close();
       file.close();

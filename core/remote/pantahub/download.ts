@@ -44,6 +44,7 @@ import {
   sleep,
   type TransferOptions,
   TransientError,
+  watchIdle,
 } from "./transfer.ts";
 
 /** Options of {@link downloadObjects}. */
@@ -379,13 +380,9 @@ class ObjectDownload {
     const abort = new AbortController();
     const onAbort = () => abort.abort(this.#signal.reason);
     this.#signal.addEventListener("abort", onAbort, { once: true });
-    // One watchdog per request (a timer per chunk costs more than the chunk).
-    let last = performance.now();
-    const watchdog = setInterval(() => {
-      if (performance.now() - last > idleTimeoutMs) {
-        abort.abort(new TransientError(`no data for ${idleTimeoutMs / 1000} s`));
-      }
-    }, Math.min(1000, Math.max(10, idleTimeoutMs / 4)));
+    const watch = watchIdle(idleTimeoutMs, () => {
+      abort.abort(new TransientError(`no data for ${idleTimeoutMs / 1000} s`));
+    });
     const sink = new WriteBuffer(this.#p.file);
     try {
       const headers: Record<string, string> = { "User-Agent": `pvr/${VERSION}` };
@@ -452,7 +449,7 @@ class ObjectDownload {
             throw this.#transient(err, abort.signal);
           }
           if (bytes === null) return "done";
-          last = performance.now();
+          watch.moved();
           this.#hash.update(bytes);
           await sink.write(bytes);
           this.#offset += bytes.length;
@@ -464,7 +461,7 @@ class ObjectDownload {
         await body.cancel();
       }
     } finally {
-      clearInterval(watchdog);
+      watch.stop();
       this.#signal.removeEventListener("abort", onAbort);
       // What was hashed is on disk before anything else happens (resume relies on it).
       await sink.flush();

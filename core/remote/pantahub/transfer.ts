@@ -229,6 +229,41 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A watch on a transfer that must keep moving (see {@link watchIdle}). */
+export interface IdleWatch {
+  /** Bytes moved (or an answer came): the idle time starts again. */
+  moved(): void;
+  /** True once {@link watchIdle}'s `onIdle` was called. */
+  readonly idle: boolean;
+  /** Ends the watch. */
+  stop(): void;
+}
+
+/**
+ * Calls `onIdle` once when `moved()` was not called for `timeoutMs`. One timer per
+ * transfer, checked a few times per period (a timer per chunk costs more than the chunk).
+ */
+export function watchIdle(timeoutMs: number, onIdle: () => void): IdleWatch {
+  let last = performance.now();
+  let idle = false;
+  const timer = setInterval(() => {
+    if (idle || performance.now() - last < timeoutMs) return;
+    idle = true;
+    onIdle();
+  }, Math.max(10, Math.min(1000, timeoutMs / 4)));
+  return {
+    moved() {
+      last = performance.now();
+    },
+    get idle() {
+      return idle;
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
 /** Size of one read of a file being uploaded. */
 export const UPLOAD_READ_BYTES = 256 * 1024;
 
@@ -336,19 +371,17 @@ export function fetchBlobPutter(
       file.close();
     };
     let sent = 0;
-    let last = Date.now();
     // No byte taken by the connection (and no answer) for idleTimeoutMs: give up, as
     // the other putters do.
     const idle = new AbortController();
-    const watchdog = setInterval(() => {
-      if (Date.now() - last < req.idleTimeoutMs) return;
+    const watch = watchIdle(req.idleTimeoutMs, () => {
       idle.abort(new TransientError(`no progress for ${req.idleTimeoutMs / 1000} s`));
-    }, Math.max(10, Math.min(1000, req.idleTimeoutMs / 4)));
+    });
     const body = new ReadableStream<Uint8Array>({
       async pull(ctrl) {
         const buf = new Uint8Array(1 << 20);
         const n = await file.read(buf);
-        last = Date.now();
+        watch.moved();
         if (n === null) {
           closeFile();
           ctrl.close();
@@ -372,7 +405,7 @@ export function fetchBlobPutter(
         },
         signal: AbortSignal.any([req.signal, idle.signal]),
       });
-      last = Date.now();
+      watch.moved();
       const text = await readSomeText(res);
       return {
         status: res.status,
@@ -384,7 +417,7 @@ export function fetchBlobPutter(
       if (idle.signal.aborted) throw idle.signal.reason;
       throw new TransientError(`upload failed: ${errorMessage(err)}`, { cause: err });
     } finally {
-      clearInterval(watchdog);
+      watch.stop();
       closeFile();
     }
   };
