@@ -26,7 +26,16 @@
  */
 
 import { parseArgs } from "node:util";
-import { type Figure, fmtMs, fmtSamples, median, run, settle, table } from "./bench/harness.ts";
+import {
+  callerDenoDir,
+  type Figure,
+  fmtMs,
+  fmtSamples,
+  median,
+  run,
+  settle,
+  table,
+} from "./bench/harness.ts";
 import { startRegistry, type TestRegistry, which } from "../tests/support/registry.ts";
 
 const { values: args } = parseArgs({
@@ -51,12 +60,6 @@ function say(line: string): void {
 
 function note(line: string): void {
   Deno.stderr.writeSync(enc.encode(`[bench_app] ${line}\n`));
-}
-
-/** Deno's cache of this process: pvr must not start with an empty one. */
-function denoDir(): string {
-  const env = Deno.env.toObject();
-  return env.DENO_DIR || `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/deno`;
 }
 
 // ---------------------------------------------------------------- the image
@@ -283,7 +286,8 @@ function pvrEnv(repo: string, config: string, comp: string): Record<string, stri
   return {
     PATH,
     HOME: repo,
-    DENO_DIR: denoDir(),
+    // Deno's cache of this process: pvr must not start with an empty one.
+    DENO_DIR: callerDenoDir(),
     NO_COLOR: "1",
     PVR_CONFIG_DIR: config,
     PVR_FORMAT_OPTIONS: comp,

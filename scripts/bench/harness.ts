@@ -236,6 +236,12 @@ export function table(figures: Figure[]): string {
   ].join("\n");
 }
 
+/** The Deno cache of this process (`DENO_DIR`, else Deno's default on Linux). */
+export function callerDenoDir(): string {
+  const env = Deno.env.toObject();
+  return env.DENO_DIR || `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/deno`;
+}
+
 /**
  * A Deno cache directory of the benchmark's own (`<root>/deno-dir`), for every Deno
  * process it times (pvr and the empty script alike), seeded once with the npm packages
@@ -251,9 +257,7 @@ export function table(figures: Figure[]): string {
  */
 export async function benchDenoDir(root: string): Promise<string> {
   const dir = `${root}/deno-dir`;
-  const env = Deno.env.toObject();
-  const callers = env.DENO_DIR ||
-    `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/deno`;
+  const callers = callerDenoDir();
   await Deno.mkdir(dir, { recursive: true });
   const seeded = await Deno.stat(`${dir}/npm`).then(() => true, () => false);
   const source = await Deno.stat(`${callers}/npm`).then(() => true, () => false);

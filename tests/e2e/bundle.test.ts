@@ -6,7 +6,14 @@
 
 import assert from "node:assert/strict";
 import { buildBundle } from "../../scripts/bundle.ts";
-import { commitFiles, type PvrRun, settleTree, spawnPvr, withRepo } from "../support/cli.ts";
+import {
+  commitFiles,
+  pvrProcess,
+  type PvrRun,
+  settleTree,
+  spawnPvr,
+  withRepo,
+} from "../support/cli.ts";
 import { withTempDir } from "../support/temp.ts";
 import {
   ERRORS_GOLDEN,
@@ -22,21 +29,12 @@ import {
  */
 function offline(bundle: string, denoDir: string): Runner {
   return async (args, cwd, env): Promise<PvrRun> => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", "--cached-only", bundle, ...args],
+    const out = await pvrProcess(args, {
       cwd,
-      clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        DENO_DIR: denoDir,
-        HOME: cwd,
-        NO_COLOR: "1",
-        DENO_NO_UPDATE_CHECK: "1",
-        ...env,
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
+      env,
+      entry: bundle,
+      denoFlags: ["--cached-only"],
+      denoDir,
     }).output();
     const dec = new TextDecoder();
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };

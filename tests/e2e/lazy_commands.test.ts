@@ -7,32 +7,14 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_ROOT, withRepo } from "../support/cli.ts";
+import { PROJECT_ROOT, pvrProcess, withRepo } from "../support/cli.ts";
 import { withTempDir } from "../support/temp.ts";
-
-function denoDir(): string {
-  const env = Deno.env.toObject();
-  return env.DENO_DIR || `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/deno`;
-}
 
 /** Runs main.ts with `args` in `cwd` and returns the URLs of the scripts it loaded. */
 async function loadedBy(args: string[], cwd: string, env: Record<string, string>) {
   return await withTempDir(async (coverage) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", `--coverage=${coverage}`, `${PROJECT_ROOT}/main.ts`, ...args],
-      cwd,
-      clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        DENO_DIR: denoDir(),
-        HOME: cwd,
-        NO_COLOR: "1",
-        DENO_NO_UPDATE_CHECK: "1",
-        ...env,
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await pvrProcess(args, { cwd, env, denoFlags: [`--coverage=${coverage}`] })
+      .output();
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     const urls: string[] = [];
     for await (const e of Deno.readDir(coverage)) {

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_ROOT, runPvr } from "../support/cli.ts";
+import { pvrProcess, runPvr } from "../support/cli.ts";
 import { BLOB_PATH, bytesOf, remoteFixture, requestLines } from "../support/remote.ts";
 import { partialName } from "../../core/remote/pantahub/download.ts";
 
@@ -192,28 +192,9 @@ Deno.test("errors: one line, the documented exit codes, no secrets", async () =>
 });
 
 /** Deno's cache dir of this process (the child must find the npm packages there). */
-function denoDir(): string {
-  const env = Deno.env.toObject();
-  return env.DENO_DIR || `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/deno`;
-}
-
 /** Runs main.ts as a child process (the handle is returned, to be killed). */
 function spawnMain(args: string[], cwd: string, env: Record<string, string>) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${PROJECT_ROOT}/main.ts`, ...args],
-    cwd,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: cwd,
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-      DENO_DIR: denoDir(),
-      ...env,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return pvrProcess(args, { cwd, env }).spawn();
 }
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {

@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_ROOT } from "../support/cli.ts";
+import { callerDenoDir, PROJECT_ROOT } from "../support/cli.ts";
 
 const tag = `${Deno.pid % 100000}`;
 const NS_DEVICE = `pvrscan-${tag}-d`;
@@ -183,12 +183,6 @@ async function stopAvahi(a: Avahi | undefined): Promise<void> {
   await a.done.catch(() => {});
 }
 
-function denoDir(): string {
-  const env = Deno.env.toObject();
-  if (env.DENO_DIR) return env.DENO_DIR;
-  return `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/deno`;
-}
-
 /** Runs `pvr <args>` as a subprocess inside the scanner namespace. */
 async function pvrInScanner(args: string[], home: string) {
   const o = await new Deno.Command("ip", {
@@ -207,7 +201,7 @@ async function pvrInScanner(args: string[], home: string) {
     clearEnv: true,
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-      DENO_DIR: denoDir(),
+      DENO_DIR: callerDenoDir(),
       HOME: home,
       PVR_CONFIG_DIR: `${home}/config`,
       NO_COLOR: "1",

@@ -62,16 +62,56 @@ export interface SpawnOptions extends RunOptions {
   entry?: string;
 }
 
-function denoDir(): string {
+/** The Deno cache of the process running the tests: children use it (nothing to fetch). */
+export function callerDenoDir(): string {
   const env = Deno.env.toObject();
   if (env.DENO_DIR) return env.DENO_DIR;
   const cache = env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`;
   return `${cache}/deno`;
 }
 
+/** Options of {@link pvrProcess}. */
+export interface PvrProcessOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  /** The program: `main.ts` of this project (default), or an absolute path (a bundle). */
+  entry?: string;
+  /** Flags of `deno run` put before the program (`--coverage=DIR`, `--cached-only`). */
+  denoFlags?: string[];
+  /** The Deno cache (default {@link callerDenoDir}). */
+  denoDir?: string;
+  /** Standard input (default none). */
+  stdin?: "piped" | "null";
+}
+
 /**
- * Runs pvr as a real subprocess: `deno run -A <entry> <args>` with a cleared
- * environment (only `PATH`, `DENO_DIR`, `HOME` = the cwd, `NO_COLOR` and `opts.env`).
+ * pvr as a real subprocess, not started yet: `deno run -A --quiet <entry> <args>` with a
+ * cleared environment (only `PATH`, `DENO_DIR`, `HOME` = the cwd, `NO_COLOR`,
+ * `DENO_NO_UPDATE_CHECK` and `opts.env`).
+ */
+export function pvrProcess(args: string[], opts: PvrProcessOptions): Deno.Command {
+  const entry = opts.entry ?? "main.ts";
+  const program = entry.startsWith("/") ? entry : `${PROJECT_ROOT}/${entry}`;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", ...(opts.denoFlags ?? []), program, ...args],
+    cwd: opts.cwd,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      DENO_DIR: opts.denoDir ?? callerDenoDir(),
+      HOME: opts.cwd,
+      NO_COLOR: "1",
+      DENO_NO_UPDATE_CHECK: "1",
+      ...opts.env,
+    },
+    stdin: opts.stdin ?? "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/**
+ * Runs pvr as a real subprocess ({@link pvrProcess}) and waits for it.
  * `entry` is `main.ts` (resolved against the project root) or an absolute path.
  */
 export async function spawnPvr(args: string[], opts: SpawnOptions): Promise<PvrRun> {
@@ -79,25 +119,12 @@ export async function spawnPvr(args: string[], opts: SpawnOptions): Promise<PvrR
   if (!env.PVR_CONFIG_DIR && !args.some((a) => a === "-c" || a.startsWith("--config-dir"))) {
     throw new Error("spawnPvr: set PVR_CONFIG_DIR so that the test never uses ~/.pvr");
   }
-  const entry = opts.entry ?? "main.ts";
-  const program = entry.startsWith("/") ? entry : `${PROJECT_ROOT}/${entry}`;
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", program, ...args],
+  const child = pvrProcess(args, {
     cwd: opts.cwd,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      DENO_DIR: denoDir(),
-      HOME: opts.cwd,
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-      ...env,
-    },
+    env,
+    entry: opts.entry,
     stdin: opts.stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const child = cmd.spawn();
+  }).spawn();
   if (opts.stdin) {
     const w = child.stdin.getWriter();
     await w.write(opts.stdin);

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_ROOT, type PvrRun, spawnPvr } from "./cli.ts";
+import { pvrProcess, type PvrRun, spawnPvr } from "./cli.ts";
 
 /** Runs pvr subprocesses with one environment, in a given directory. */
 export class Shell {
@@ -96,22 +96,5 @@ export function startPvr(
   cwd: string,
   env: Record<string, string>,
 ): Deno.ChildProcess {
-  const denoDir = Deno.env.get("DENO_DIR") ||
-    `${Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME") ?? "/root"}/.cache`}/deno`;
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${PROJECT_ROOT}/main.ts`, ...args],
-    cwd,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      DENO_DIR: denoDir,
-      HOME: cwd,
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-      ...env,
-    },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return pvrProcess(args, { cwd, env, stdin: "piped" }).spawn();
 }
