@@ -25,6 +25,7 @@ import {
   readStateBytes,
   runPvr,
   runPvrInProcess,
+  runPvrKilledAfter,
   runTrial,
   sameBytes,
   seedFromEnv,
@@ -288,38 +289,6 @@ function treeNames(dir: string, rel = ""): string[] {
 /** Kills land this many ms (at most) after the journal appears: while files are written. */
 const WRITE_WINDOW_MS = 40;
 
-/**
- * Runs `pvr checkout --hardlink` and SIGKILLs it `delayMs` after its journal appears
- * (the writing phase; before it, nothing is written), unless it exits first.
- */
-async function killWhileWriting(
-  place: PvrPlace,
-  delayMs: number,
-): Promise<{ killed: boolean; code: number; stderr: string }> {
-  const child = pvrCommand(["checkout", "--hardlink"], place).spawn();
-  const output = child.output();
-  let exited = false;
-  output.then(() => exited = true, () => exited = true);
-  while (!exited && (await Deno.lstat(`${place.cwd}/.pvr/journal`).catch(() => null)) === null) {
-    await new Promise((r) => setTimeout(r, 0));
-  }
-  const t0 = performance.now();
-  while (!exited && performance.now() - t0 < delayMs) await new Promise((r) => setTimeout(r, 0));
-  if (!exited) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // it has just exited
-    }
-  }
-  const out = await output;
-  return {
-    killed: out.signal === "SIGKILL",
-    code: out.code,
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
 Deno.test(
   `checkout --hardlink into an empty tree killed with SIGKILL at ${HARDLINK_TRIALS} random ` +
     `moments leaves nothing or a partial tree that the next command completes into hardlinks ` +
@@ -350,7 +319,12 @@ Deno.test(
             const place = { cwd: `${root}/t${trial}`, configDir };
             await emptyCheckoutRoot(src, place.cwd);
             const fraction = mulberry32((SEED ^ Math.imul(trial + 1, 0x9e3779b1)) >>> 0)();
-            const run = await killWhileWriting(place, fraction * WRITE_WINDOW_MS);
+            const run = await runPvrKilledAfter(
+              ["checkout", "--hardlink"],
+              place,
+              fraction * WRITE_WINDOW_MS,
+              `${place.cwd}/.pvr/journal`,
+            );
             if (run.killed) killed++;
             else assert.equal(run.code, 0, run.stderr);
             const journal = await Deno.lstat(`${place.cwd}/.pvr/journal`).catch(() => null);

@@ -191,11 +191,16 @@ export interface KilledRun extends PvrRun {
   ms: number;
 }
 
-/** Spawns pvr, sends SIGKILL after `delayMs` unless it has exited, and waits for it. */
+/**
+ * Spawns pvr, sends SIGKILL after `delayMs` unless it has exited, and waits for it. With
+ * `startAt`, the delay starts when that path appears (say `.pvr/journal`: the command
+ * is writing), not at the spawn.
+ */
 export async function runPvrKilledAfter(
   args: string[],
   place: PvrPlace,
   delayMs: number,
+  startAt?: string,
 ): Promise<KilledRun> {
   const t0 = performance.now();
   const child = pvrCommand(args, place).spawn();
@@ -206,6 +211,11 @@ export async function runPvrKilledAfter(
   }, () => {
     exited = true;
   });
+  while (
+    startAt !== undefined && !exited && (await Deno.lstat(startAt).catch(() => null)) === null
+  ) {
+    await new Promise((r) => setTimeout(r, 0));
+  }
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([settled, new Promise((r) => timer = setTimeout(r, delayMs))]);
   clearTimeout(timer);
