@@ -84,6 +84,7 @@ function ensureParents(
   checked: Set<string>,
   create = true,
   absent?: Set<string>,
+  knownMissing?: ReadonlySet<string>,
 ): boolean {
   const segs = key.split("/");
   let rel = "";
@@ -98,6 +99,14 @@ function ensureParents(
       continue;
     }
     const abs = `${root}/${rel}`;
+    if (create && (fresh || knownMissing?.has(rel)) && mkdirNew(abs)) {
+      // Its parent was made by this checkout, or the preflight found it missing: made
+      // without a look first (a failed lookup costs an exception, more than the mkdir).
+      absent?.add(rel);
+      checked.add(rel);
+      fresh = true;
+      continue;
+    }
     let st: Deno.FileInfo | null = null;
     try {
       st = Deno.lstatSync(abs);
@@ -126,6 +135,20 @@ function ensureParents(
     checked.add(rel);
   }
   return !fresh;
+}
+
+/**
+ * Makes directory `abs`; false when something is there already (the caller then looks
+ * at what). `mkdir` never follows a symlink in the last component.
+ */
+function mkdirNew(abs: string): boolean {
+  try {
+    Deno.mkdirSync(abs, { mode: 0o755 });
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) return false;
+    throw err;
+  }
 }
 
 /**
@@ -164,12 +187,16 @@ function statObject(repo: Repo, sha: string, key?: string): Deno.FileInfo {
   try {
     return Deno.statSync(repo.store.pathOf(sha));
   } catch {
-    throw new PvrError(
-      "OBJECT_MISSING",
-      `object ${sha} is missing from ${repo.store.location}`,
-      key === undefined ? undefined : { path: key },
-    );
+    throw missingObject(repo, sha, key);
   }
+}
+
+function missingObject(repo: Repo, sha: string, key?: string): PvrError {
+  return new PvrError(
+    "OBJECT_MISSING",
+    `object ${sha} is missing from ${repo.store.location}`,
+    key === undefined ? undefined : { path: key },
+  );
 }
 
 /** Hashes an object; anything but a match is an error. */
@@ -211,7 +238,7 @@ export async function checkoutState(
   const canonical = !!opts.canonical || hardlink;
   const keys = [...state.keys()].filter((k) => k !== "#spec");
   for (const key of keys) validateStateKey(key);
-  const objects = await preflight(repo, state, keys, hardlink, opts.cache);
+  const pre = await preflight(repo, state, keys, hardlink, opts.cache);
   const journal: Journal = {
     op: "checkout",
     hardlink,
@@ -221,7 +248,7 @@ export async function checkoutState(
   };
   await writeJournal(repo.paths, journal);
   try {
-    return await writeState(repo, state, keys, journal, opts.cache, objects);
+    return await writeState(repo, state, keys, journal, opts.cache, pre);
   } catch (err) {
     // A checkout that failed (rather than being killed) is reported, not replayed by
     // every later command: a kept journal would make status, fsck, ... fail the same way.
@@ -268,14 +295,32 @@ function probeTarget(
   return current;
 }
 
+/** What the preflight found. */
+interface Preflight {
+  /**
+   * The stat of each object to place in an existing file's stead (so the writing pass
+   * need not take it again); every one of them is trusted by the stat cache.
+   */
+  objects: Map<string, Deno.FileInfo>;
+  /**
+   * Hardlink mode: blob keys whose target does not exist, in state order. Their objects
+   * are checked on the link itself (see {@link writeState}), not here.
+   */
+  fresh: string[];
+  /** Directories found missing (the first missing one of each path). */
+  missing: Set<string>;
+}
+
 /**
  * Refuses a checkout that would fail part-way, before anything is written: a parent
  * directory that is a symlink or a file, a directory where a file goes, an object to
  * place that is not in the store, and an object whose bytes do not match its name
  * (every object this repo has not verified before is hashed here, and then trusted).
  *
- * Returns the stat of each object to place (so the writing pass need not take it
- * again); every one of them is trusted by the stat cache.
+ * In hardlink mode, the objects of targets that do not exist yet are not looked at
+ * here: the writing pass links those first, checks each object on its link (one stat
+ * of the very inode linked, instead of one of the object and one of the link), and
+ * takes back everything it made when one fails, before any existing file is touched.
  */
 async function preflight(
   repo: Repo,
@@ -283,15 +328,20 @@ async function preflight(
   keys: string[],
   hardlink: boolean,
   cache: StatCache,
-): Promise<Map<string, Deno.FileInfo>> {
+): Promise<Preflight> {
   const checked = new Set<string>();
   const missing = new Set<string>();
   const objects = new Map<string, Deno.FileInfo>();
+  const fresh: string[] = [];
   for (const key of keys) {
     const mayExist = ensureParents(repo.dir, key, checked, false, missing);
     const current = probeTarget(`${repo.dir}/${key}`, key, mayExist);
     const value = state.get(key)!;
     if (isInlineJson(key, value)) continue;
+    if (hardlink && current === null) {
+      fresh.push(key);
+      continue;
+    }
     const sha = (value as string).toLowerCase();
     if (current && alreadyRight(repo, key, sha, hardlink, cache, current)) continue;
     if (objects.has(sha)) continue;
@@ -302,7 +352,7 @@ async function preflight(
     }
     objects.set(sha, st);
   }
-  return objects;
+  return { objects, fresh, missing };
 }
 
 /** The writing part of {@link checkoutState} (the journal is in place). */
@@ -312,9 +362,10 @@ async function writeState(
   keys: string[],
   journal: Journal,
   cache: StatCache,
-  objects: Map<string, Deno.FileInfo>,
+  pre: Preflight,
 ): Promise<CheckoutStateResult> {
   const { hardlink, canonical } = journal;
+  const { objects } = pre;
   const tmpDir = await repo.tmpDir();
   const result: CheckoutStateResult = {
     written: { inline: 0, hardlink: 0, reflink: 0, copy: 0 },
@@ -326,10 +377,39 @@ async function writeState(
   const created = new Set<string>();
   const written: string[] = [];
 
+  // 1. Hardlink mode: the blobs whose target does not exist, each object checked on its
+  // link. A failure takes back every file and directory made so far: nothing existing
+  // has been touched yet.
+  const placed = new Set<string>();
+  if (pre.fresh.length > 0) {
+    const fresh: FreshPass = {
+      repo,
+      cache,
+      tmpDir,
+      checked,
+      created,
+      written,
+      placed,
+      objects,
+      missing: pre.missing,
+    };
+    try {
+      for (const key of pre.fresh) {
+        const method = await placeFresh(fresh, key, (state.get(key) as string).toLowerCase());
+        if (method !== null) result.written[method]++;
+      }
+    } catch (err) {
+      undoFresh(fresh);
+      throw err;
+    }
+  }
+
+  // 2. Everything else.
   for (const key of keys) {
+    if (placed.has(key)) continue;
     const value = state.get(key)!;
     const target = `${repo.dir}/${key}`;
-    const mayExist = ensureParents(repo.dir, key, checked, true, created);
+    const mayExist = ensureParents(repo.dir, key, checked, true, created, pre.missing);
     const current = probeTarget(target, key, mayExist, created);
     let tmp: string | null = null;
     try {
@@ -411,6 +491,106 @@ async function writeState(
   if (journal.clearAdded) await repo.clearAdded();
   await clearJournal(repo.paths);
   return result;
+}
+
+/** What the first pass of {@link writeState} works with. */
+interface FreshPass {
+  repo: Repo;
+  cache: StatCache;
+  tmpDir: string;
+  checked: Set<string>;
+  created: Set<string>;
+  /** Targets written (all of them new names). */
+  written: string[];
+  /** Keys placed by this pass. */
+  placed: Set<string>;
+  /** Objects checked for the second pass (see {@link Preflight.objects}). */
+  objects: Map<string, Deno.FileInfo>;
+  /** See {@link Preflight.missing}. */
+  missing: ReadonlySet<string>;
+}
+
+/**
+ * Places blob `key` (object `sha`), whose target did not exist at the preflight, in
+ * hardlink mode. The object is linked straight to the target; the stat of the link,
+ * which is the object's inode, is the trust check (an object this repo never verified
+ * is hashed through the link, and a wrong one removed) and the stat cache's record.
+ * When the file system refuses the link, the object is checked as the preflight would
+ * have, then placed through a temp name. Returns null, placing nothing, when the
+ * target appeared meanwhile: the second pass replaces it (its object checked here).
+ */
+async function placeFresh(f: FreshPass, key: string, sha: string): Promise<PlaceMethod | null> {
+  const { repo, cache } = f;
+  const target = `${repo.dir}/${key}`;
+  const objPath = repo.store.pathOf(sha);
+  const mayExist = ensureParents(repo.dir, key, f.checked, true, f.created, f.missing);
+  if (probeTarget(target, key, mayExist, f.created) === null) {
+    let linked: boolean;
+    try {
+      linked = linkDirect(objPath, target);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound && lstatOrNull(objPath) === null) {
+        throw missingObject(repo, sha, key);
+      }
+      throw err;
+    }
+    if (linked) {
+      f.written.push(target);
+      f.placed.add(key);
+      const st = Deno.statSync(target);
+      if (!cache.objectTrusted(sha, st)) {
+        await verifyLinked(target, sha, key);
+        cache.recordObject(sha, st);
+      }
+      cache.recordFile(key, st, sha);
+      return "hardlink";
+    }
+  }
+  const objSt = statObject(repo, sha, key);
+  if (!cache.objectTrusted(sha, objSt)) {
+    await verifyObject(repo, sha, key);
+    cache.recordObject(sha, objSt);
+  }
+  f.objects.set(sha, objSt);
+  if (lstatOrNull(target) !== null) return null;
+  const tmp = tmpName(f.tmpDir);
+  try {
+    const method = await placeFile(objPath, tmp, "hardlink", {
+      mode: 0o644,
+      srcInfo: objSt,
+    });
+    Deno.renameSync(tmp, target);
+    f.written.push(target);
+    f.placed.add(key);
+    cache.recordFile(key, Deno.statSync(target), sha);
+    return method;
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** Takes back what the first pass made: its files, then its directories, deepest first. */
+function undoFresh(f: FreshPass): void {
+  for (const path of f.written) {
+    try {
+      Deno.removeSync(path);
+    } catch {
+      // gone already (a wrong object's link is removed where it is found)
+    }
+  }
+  for (const key of f.placed) f.cache.forgetFile(key);
+  const dirs = [...f.created].sort((a, b) => b.length - a.length);
+  for (const rel of dirs) {
+    try {
+      Deno.removeSync(`${f.repo.dir}/${rel}`); // only when empty: never what others wrote
+    } catch {
+      // not empty, or gone
+    }
+  }
+  f.written.length = 0;
+  f.placed.clear();
+  f.created.clear();
 }
 
 /** Hashes a file just linked into the tree; on a mismatch it is removed again. */

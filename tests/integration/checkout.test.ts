@@ -190,3 +190,98 @@ Deno.test("checkout() refused for a damaged object changes no file, in copy and 
     }
   });
 });
+
+/** Every path under `dir` (files and directories), `.pvr` left out, sorted. */
+async function treeListing(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) {
+      const key = rel ? `${rel}/${e.name}` : e.name;
+      if (key === ".pvr") continue;
+      out.push(e.isDirectory ? `${key}/` : key);
+      if (e.isDirectory) await walk(key);
+    }
+  };
+  await walk("");
+  return out.sort();
+}
+
+const NESTED = {
+  "a.txt": "hello\n",
+  "bsp/kernel.img": "KERNEL",
+  "bsp/modules/m1.ko": "M1",
+  "bsp/modules/m2.ko": "M2",
+  "c.json": '{"k": 1}',
+  "z/deep/er/zz.bin": "ZZ",
+};
+
+for (const damage of ["missing", "corrupt"] as const) {
+  Deno.test(`checkout --hardlink into an empty tree with a ${damage} object takes back every link and directory it made`, async () => {
+    await withRepo(async (r) => {
+      await committed(r, NESTED);
+      for (const top of ["a.txt", "bsp", "c.json", "z"]) {
+        await Deno.remove(`${r.dir}/${top}`, { recursive: true });
+      }
+      await Deno.writeTextFile(`${r.dir}/untracked.txt`, "mine\n");
+      const before = await treeListing(r.dir);
+      // The last blob in state order: every other link is made before it fails.
+      const obj = `${r.objectsDir}/${sha256Hex("ZZ")}`;
+      if (damage === "missing") {
+        await Deno.remove(obj);
+      } else {
+        await Deno.chmod(obj, 0o644);
+        await Deno.writeTextFile(obj, "Zz"); // same size, other bytes, newer mtime
+        await Deno.chmod(obj, 0o444);
+      }
+      await rejectsWithCode(
+        checkout({ ...r.opts, hardlink: true }),
+        damage === "missing" ? "OBJECT_MISSING" : "OBJECT_CORRUPT",
+      );
+      assert.deepEqual(await treeListing(r.dir), before, "the tree is as it was");
+      assert.equal(await exists(`${r.dir}/.pvr/journal`), false);
+      if (damage === "corrupt") assert.equal(await Deno.readTextFile(obj), "Zz", "object kept");
+      // The other objects are intact and still usable.
+      assert.equal((await Deno.stat(`${r.objectsDir}/${sha256Hex("M1")}`)).nlink, 1);
+    });
+  });
+}
+
+Deno.test("checkout --hardlink into an empty tree verifies objects the repo never verified, through the link", async () => {
+  await withRepo(async (r) => {
+    await committed(r, NESTED);
+    for (const top of ["a.txt", "bsp", "c.json", "z"]) {
+      await Deno.remove(`${r.dir}/${top}`, { recursive: true });
+    }
+    await Deno.remove(`${r.dir}/.pvr/stat-cache`); // nothing is trusted any more
+    const res = await checkout({ ...r.opts, hardlink: true });
+    assert.equal(res.written.hardlink, 5);
+    for (const [key, content] of Object.entries(NESTED)) {
+      if (key.endsWith(".json")) continue;
+      const file = await Deno.stat(`${r.dir}/${key}`);
+      const obj = await Deno.stat(`${r.objectsDir}/${sha256Hex(content)}`);
+      assert.equal(file.ino, obj.ino, `${key} is a hardlink to its object`);
+    }
+    const cache = JSON.parse(
+      new TextDecoder().decode(await Deno.readFile(`${r.dir}/.pvr/stat-cache`)),
+    );
+    assert.equal(Object.keys(cache.objects).length, 5, "every object is now trusted");
+    assert.equal(Object.keys(cache.files).length, 5, "every link is recorded");
+    assert.deepEqual(await status(r.opts), { added: [], removed: [], changed: [], untracked: [] });
+  });
+});
+
+Deno.test("checkout --hardlink with an object that is wrong for a new path leaves an edited existing file alone", async () => {
+  await withRepo(async (r) => {
+    await committed(r, NESTED);
+    await Deno.remove(`${r.dir}/z`, { recursive: true });
+    await Deno.remove(`${r.dir}/.pvr/stat-cache`);
+    await Deno.writeTextFile(`${r.dir}/a.txt`, "edited\n"); // would be replaced
+    const obj = `${r.objectsDir}/${sha256Hex("ZZ")}`;
+    await Deno.chmod(obj, 0o644);
+    await Deno.writeTextFile(obj, "Zz");
+    await Deno.chmod(obj, 0o444);
+    await rejectsWithCode(checkout({ ...r.opts, hardlink: true }), "OBJECT_CORRUPT");
+    assert.equal(await Deno.readTextFile(`${r.dir}/a.txt`), "edited\n");
+    assert.equal(await exists(`${r.dir}/z`), false, "the directories made for it are gone");
+  });
+});
