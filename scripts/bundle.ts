@@ -36,6 +36,16 @@ export const CLI_MODULES: readonly string[] = ["./commands/cli.ts", "./commands/
 /** The name under which the CLI part sees the bundle file's `import.meta`. */
 const META = "__pvrImportMeta";
 
+/** The global (a `Symbol.for` key) through which the cached CLI module gets its inputs. */
+const ENV_KEY = "pvr.cliModuleEnv";
+
+/** The names of the CLI part's exports (`m<i>` for `CLI_MODULES[i]`), as a JS array. */
+const CLI_PARTS = JSON.stringify(CLI_MODULES.map((_, i) => `m${i}`));
+
+/** The first line of the cached CLI module: its CommonJS inputs, from {@link ENV_KEY}. */
+const CACHED_PREFIX = `const { require, module, exports, cliMeta: ${META} } = ` +
+  `globalThis[Symbol.for(${JSON.stringify(ENV_KEY)})];\n`;
+
 /** The project root (where `main.ts` and `deno.json` are). */
 const ROOT_URL = new URL("../", import.meta.url);
 const ROOT = decodeURIComponent(ROOT_URL.pathname).replace(/\/$/, "");
@@ -77,21 +87,22 @@ function loader(cliGzBase64: string, cliHash: string): string {
 var __pvrCli;
 function __pvrLoadCli() {
   return __pvrCli ??= (async () => {
-    const run = (await __pvrCachedCli()) ??
-      new Function("require", "module", "exports", "${META}", await __pvrInflate());
     const meta = import.meta;
+    const cliMeta = {
+      url: meta.url,
+      main: false,
+      filename: meta.filename,
+      dirname: meta.dirname,
+      resolve: (specifier) => meta.resolve(specifier),
+    };
+    const cached = { exports: {} };
+    if (await __pvrCachedCli(cached, cliMeta)) return cached.exports;
     const module = { exports: {} };
-    run(
+    new Function("require", "module", "exports", "${META}", await __pvrInflate())(
       __pvrRequire,
       module,
       module.exports,
-      {
-        url: meta.url,
-        main: false,
-        filename: meta.filename,
-        dirname: meta.dirname,
-        resolve: (specifier) => meta.resolve(specifier),
-      },
+      cliMeta,
     );
     return module.exports;
   })();
@@ -102,11 +113,14 @@ async function __pvrInflate() {
   return await new Response(inflated).text();
 }
 // The CLI part as a module file in a cache directory, written once per build
-// (cli-<hash of the CLI part>.mjs): imported from there, its compiled code is kept by
-// Deno's code cache, where compiling the text afresh costs every command ~70 ms. Null
-// when the cache cannot be used (permissions not granted, no home, a write error, a
-// damaged file): the text is then compiled as it is.
-async function __pvrCachedCli() {
+// (cli-<hash of the file>.mjs): imported from there, its compiled code is kept by Deno's
+// code cache, where compiling the text afresh costs every command ~70 ms. The CLI's code
+// is the module's own top-level code (its require, module, exports and import.meta are
+// taken from a global set just for the import): wrapped in a function, all 2 MB of that
+// function had to be compiled again on every call (~25 ms). Runs the CLI part into
+// the given module object and returns true; false when the cache cannot be used (permissions not
+// granted, no home, a write error, a damaged file): the text is then compiled as it is.
+async function __pvrCachedCli(module, cliMeta) {
   try {
     const granted = (d) => Deno.permissions.querySync(d).state === "granted";
     if (!granted({ name: "env" })) return null;
@@ -127,8 +141,7 @@ async function __pvrCachedCli() {
       present = false;
     }
     if (!present) {
-      const text = "export default function (require, module, exports, ${META}) {\\n" +
-        (await __pvrInflate()) + "\\n}\\n";
+      const text = ${JSON.stringify(CACHED_PREFIX)} + (await __pvrInflate());
       Deno.mkdirSync(base, { recursive: true, mode: 0o700 });
       const tmp = path + "." + Deno.pid + "." + Date.now() + ".tmp";
       Deno.writeTextFileSync(tmp, text, { createNew: true, mode: 0o644 });
@@ -145,15 +158,24 @@ async function __pvrCachedCli() {
     }
     const url = new URL("file://");
     url.pathname = path;
+    const key = Symbol.for("${ENV_KEY}");
+    globalThis[key] = { require: __pvrRequire, module, exports: module.exports, cliMeta };
     try {
-      return (await import(url.href)).default;
+      await import(url.href);
+      // A file cut short at a statement boundary would import without an error.
+      if (${CLI_PARTS}.some((m) => !(m in module.exports))) {
+        throw new Error("incomplete");
+      }
+      return true;
     } catch {
       // A damaged file: the next command writes it again.
       Deno.removeSync(path);
-      return null;
+      return false;
+    } finally {
+      delete globalThis[key];
     }
   } catch {
-    return null;
+    return false;
   }
 }
 // The CLI part requires only Node built-ins (npm packages are bundled into it); they
@@ -203,7 +225,7 @@ export async function buildBundle(output: string): Promise<void> {
     if (left) throw new Error(`the bundle of main.ts still imports a file: ${left[0]}`);
     const source = `"use strict";\n${cli}\n//# sourceURL=pvr-cli.js\n`;
     const hash = new Uint8Array(
-      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(source)),
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(CACHED_PREFIX + source)),
     ).toHex().slice(0, 16);
     const out = lean.replace(/\n*$/, "\n") + loader(await gzipBase64(source), hash);
     const dir = output.includes("/") ? output.slice(0, output.lastIndexOf("/")) : "";

@@ -113,7 +113,13 @@ Deno.test("the bundle", async (t) => {
             await Deno.writeTextFile(file, "export default function (\n");
             assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
             assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
-            assert.match(await Deno.readTextFile(file), /^export default function \(require,/);
+            const whole = await Deno.readTextFile(file);
+            assert.match(whole, /^const \{ require, module, exports, /);
+            // Cut short after a whole statement: it imports, and is still not used.
+            await Deno.writeTextFile(file, whole.slice(0, whole.indexOf("\n", 200) + 1));
+            assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
+            assert.deepEqual(await run({ PVR_BUNDLE_CACHE: cache }), want);
+            assert.equal(await Deno.readTextFile(file), whole, "written anew");
             // A new build's file replaces the files of other builds and temp files a killed
             // process left a while ago; a fresh temp file (another process at work) stays.
             Deno.removeSync(file);
