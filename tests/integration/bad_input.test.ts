@@ -406,8 +406,11 @@ Deno.test("checkout of an object whose bytes do not match its name is refused (e
   await withRepo(async (r) => {
     await committed(r, { ...FILES, "z.bin": "zzz" });
     const obj = `${r.objectsDir}/${sha256Hex("zzz")}`;
+    const mtime = (await Deno.stat(obj)).mtime!;
     await Deno.chmod(obj, 0o644);
     await Deno.writeTextFile(obj, "ZZZ"); // same size, other bytes
+    // A later mtime, as any later write has (one in the commit's clock tick would not).
+    await Deno.utime(obj, new Date(), new Date(mtime.getTime() + 5000));
     await Deno.remove(`${r.dir}/z.bin`);
     // The store's bad object stays (fsck reports it); the snapshot covers the rest.
     const before = await intactObjects(r);

@@ -18,6 +18,18 @@ const FILES = {
   "c.json": '{"b": 1.50, "a": "<x>", "l": [1, {"z": null}]}',
 };
 
+/**
+ * Replaces an object's bytes with `text` (the same size) and moves its mtime 5 s on: a
+ * write in the same clock tick as the commit's would keep the mtime the stat cache has.
+ */
+async function damageObject(path: string, text: string): Promise<void> {
+  const before = (await Deno.stat(path)).mtime!;
+  await Deno.chmod(path, 0o644);
+  await Deno.writeTextFile(path, text);
+  await Deno.chmod(path, 0o444);
+  await Deno.utime(path, new Date(), new Date(before.getTime() + 5000));
+}
+
 /** Writes, ages (so the stat cache trusts them), adds and commits `files`. */
 function committed(r: TestRepo, files: Record<string, string> = FILES): Promise<void> {
   return commitFiles(r, files, { age: true });
@@ -175,9 +187,7 @@ Deno.test("checkout() refused for a damaged object changes no file, in copy and 
   await withRepo(async (r) => {
     await committed(r, { ...FILES, "z.bin": "zzzz\n" });
     const obj = `${r.objectsDir}/${sha256Hex("zzzz\n")}`;
-    await Deno.chmod(obj, 0o644);
-    await Deno.writeTextFile(obj, "ZZZZ\n"); // same size, other bytes (and a newer mtime)
-    await Deno.chmod(obj, 0o444);
+    await damageObject(obj, "ZZZZ\n");
     await Deno.writeTextFile(`${r.dir}/a.txt`, "edited\n"); // comes first: would be reverted
     await Deno.writeTextFile(`${r.dir}/c.json`, '{"edited": true}');
     await Deno.remove(`${r.dir}/z.bin`);
@@ -229,9 +239,7 @@ for (const damage of ["missing", "corrupt"] as const) {
       if (damage === "missing") {
         await Deno.remove(obj);
       } else {
-        await Deno.chmod(obj, 0o644);
-        await Deno.writeTextFile(obj, "Zz"); // same size, other bytes, newer mtime
-        await Deno.chmod(obj, 0o444);
+        await damageObject(obj, "Zz");
       }
       await rejectsWithCode(
         checkout({ ...r.opts, hardlink: true }),
@@ -277,9 +285,7 @@ Deno.test("checkout --hardlink with an object that is wrong for a new path leave
     await Deno.remove(`${r.dir}/.pvr/stat-cache`);
     await Deno.writeTextFile(`${r.dir}/a.txt`, "edited\n"); // would be replaced
     const obj = `${r.objectsDir}/${sha256Hex("ZZ")}`;
-    await Deno.chmod(obj, 0o644);
-    await Deno.writeTextFile(obj, "Zz");
-    await Deno.chmod(obj, 0o444);
+    await damageObject(obj, "Zz");
     await rejectsWithCode(checkout({ ...r.opts, hardlink: true }), "OBJECT_CORRUPT");
     assert.equal(await Deno.readTextFile(`${r.dir}/a.txt`), "edited\n");
     assert.equal(await exists(`${r.dir}/z`), false, "the directories made for it are gone");
