@@ -59,7 +59,7 @@ export function sessionCaller(ctx: CliContext): PantahubCaller {
  */
 export function blobTransport(ctx: CliContext): Pick<RemoteOptions, "fetch" | "putBlob"> {
   const t = commandTransport(ctx);
-  return { fetch: t.fetch, putBlob: t.putBlob };
+  return { fetch: t.getBlob, putBlob: t.putBlob };
 }
 
 /** The remote options of a command: session, `--repo-baseurl`, jobs and progress bars. */

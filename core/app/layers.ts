@@ -26,6 +26,7 @@
  */
 
 import { PvrError } from "../errors.ts";
+import { concatBytes } from "../bytes.ts";
 import { type TarEntry, TarFormatError, TarReader, TarType } from "../archive/tar.ts";
 import { mksquashfsFromTar } from "./squashfs.ts";
 
@@ -113,7 +114,7 @@ export async function openLayerTar(open: LayerOpener): Promise<ReadableStream<Ui
     head.push(value);
     have += value.length;
   }
-  const first = concat(head);
+  const first = concatParts(head);
   const rest = new ReadableStream<Uint8Array>({
     start(controller) {
       if (first.length > 0) controller.enqueue(first);
@@ -145,17 +146,6 @@ export async function openLayerTar(open: LayerOpener): Promise<ReadableStream<Ui
     return rest.pipeThrough(z);
   }
   return rest;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**
@@ -538,7 +528,7 @@ function paxRecord(key: string, value: string | Uint8Array): Uint8Array {
   const len = head.length + val.length + 1;
   let total = len + String(len).length;
   while (String(total).length + len !== total) total = String(total).length + len;
-  return concat([enc.encode(String(total)), head, val, new Uint8Array([0x0a])]);
+  return concatParts([enc.encode(String(total)), head, val, new Uint8Array([0x0a])]);
 }
 
 const TYPE_FLAG: Record<FlatType, string> = {
@@ -604,7 +594,7 @@ export function entryHeader(
   writeOctal(block, 337, 8, node.devminor);
   setChecksum(block);
   if (pax.length === 0) return block;
-  const data = concat(pax);
+  const data = concatParts(pax);
   const paxHead = entryHeader(
     "PaxHeaders/" + (nameBytes.length > 80 ? "long" : name),
     { mode: 0o644, uid: 0, gid: 0, mtime: 0, devmajor: 0, devminor: 0 },
@@ -766,13 +756,13 @@ async function* flattenedChunks(
         headerBatch.push(h);
         batched += h.length;
         if (batched >= 1 << 16) {
-          yield concat(headerBatch.splice(0));
+          yield concatParts(headerBatch.splice(0));
           batched = 0;
         }
       }
     }
   }
-  if (headerBatch.length > 0) yield concat(headerBatch.splice(0));
+  if (headerBatch.length > 0) yield concatParts(headerBatch.splice(0));
   for await (const { layer, entry, nodes, body } of wantedEntries(layers, wanted)) {
     const [first, ...others] = nodes;
     const src = first.type === "hardlink" ? first.target! : first;
@@ -829,4 +819,9 @@ export async function squashIndexed(
     onCommand: (argv) => opts.onMessage?.(`Generating squashfs file: ${argv.join(" ")}`),
   });
   return { digest: res.digest, size: res.size, entries: index.count };
+}
+
+/** `parts` as one array (the part itself when there is one). */
+function concatParts(parts: Uint8Array[]): Uint8Array {
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }

@@ -28,6 +28,7 @@
 import { Buffer } from "node:buffer";
 import { createGunzip } from "node:zlib";
 import { PvrError } from "../errors.ts";
+import { concatBytes } from "../bytes.ts";
 import { objectMismatchError, type ObjectStore } from "../store/object_store.ts";
 import { createSha256, loadSha256, sha256Bytes } from "../store/hash.ts";
 import { type State, stateObjects, validateState } from "../model/state.ts";
@@ -644,7 +645,7 @@ async function maybeGunzip(
     throw err;
   }
   if (have === 0) throw badArchive(`truncated or not a pvr export: ${label} (empty)`);
-  const first = head[0].length >= 2 ? head[0] : concat(head);
+  const first = head[0].length >= 2 ? head[0] : concatBytes(head);
   const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
   const replay = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -729,16 +730,6 @@ function gunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
       return reader.cancel(reason).catch(() => {});
     },
   }, { highWaterMark: 4 });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 /** Maps any failure of the read loop to the error the caller sees. */

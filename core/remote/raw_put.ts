@@ -23,15 +23,21 @@ import { VERSION } from "../version.ts";
 import {
   type BlobPutResponse,
   type BlobPutter,
-  concat,
   TransientError,
   watchIdle,
 } from "./pantahub/transfer.ts";
+import {
+  connectTo,
+  ConnReader,
+  ConnSlot,
+  headerOf,
+  isRawUrl,
+  parseHead,
+  writeAllTo,
+} from "./raw_http.ts";
 
 /** Bytes read from the file (and written to the socket) at a time. */
 const PIECE = 1 << 20;
-/** Most bytes of a response head accepted. */
-const MAX_HEAD = 64 * 1024;
 /** Bytes of the response body kept (for error messages). */
 const MAX_BODY = 4096;
 
@@ -47,8 +53,7 @@ const decoder = new TextDecoder();
 export function rawBlobPutter(): BlobPutter {
   return async (req) => {
     const url = new URL(req.url);
-    const tls = url.protocol === "https:";
-    if (!tls && url.protocol !== "http:") {
+    if (!isRawUrl(url)) {
       throw new PvrError("REMOTE", `cannot upload to a ${url.protocol} URL`);
     }
     let file: Deno.FsFile;
@@ -57,33 +62,19 @@ export function rawBlobPutter(): BlobPutter {
     } catch (err) {
       throw new PvrError("FAILED", `cannot read ${req.path}: ${messageOf(err)}`, { cause: err });
     }
-    let conn: Deno.Conn | null = null;
-    const close = () => {
-      try {
-        conn?.close();
-      } catch {
-        // already closed
-      }
-      conn = null;
-    };
-    const onAbort = () => close();
-    req.signal.addEventListener("abort", onAbort, { once: true });
-    const watch = watchIdle(req.idleTimeoutMs, close);
+    const slot = new ConnSlot(req.signal);
+    const watch = watchIdle(req.idleTimeoutMs, () => slot.close());
     try {
       req.signal.throwIfAborted();
-      const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
-      const port = Number(url.port || (tls ? 443 : 80));
-      const c: Deno.Conn = tls
-        ? await Deno.connectTls({ hostname, port })
-        : await Deno.connect({ hostname, port });
-      conn = c;
+      const c = await connectTo(url);
+      slot.conn = c;
       watch.moved();
       const head = `PUT ${url.pathname}${url.search} HTTP/1.1\r\n` +
         `Host: ${url.host}\r\nUser-Agent: pvr/${VERSION}\r\n` +
         `Content-Length: ${req.size}\r\nConnection: close\r\n\r\n`;
       let cut: unknown = null;
       try {
-        await writeAll(c, encoder.encode(head));
+        await writeAllTo(c, encoder.encode(head));
         await sendFile(file, c, req, watch.moved);
       } catch (err) {
         if (err instanceof PvrError) throw err;
@@ -101,8 +92,7 @@ export function rawBlobPutter(): BlobPutter {
       throw new TransientError(`upload failed: ${messageOf(err)}`, { cause: err });
     } finally {
       watch.stop();
-      req.signal.removeEventListener("abort", onAbort);
-      close();
+      slot.release();
       file.close();
     }
   };
@@ -128,17 +118,9 @@ async function sendFile(
     if (n === null) {
       throw new PvrError("FAILED", `${req.path} is shorter than its ${req.size} bytes`);
     }
-    await writeAll(conn, buf.subarray(0, n), moved);
+    await writeAllTo(conn, buf.subarray(0, n), moved);
     sent += n;
     req.onProgress(sent);
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array, moved?: () => void): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    off += await conn.write(bytes.subarray(off));
-    moved?.();
   }
 }
 
@@ -150,116 +132,16 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array, moved?: () => void):
 async function readResponse(conn: Deno.Conn, moved: () => void): Promise<BlobPutResponse> {
   const r = new ConnReader(conn, moved);
   for (;;) {
-    const head = await r.readHead();
-    const lines = head.split("\r\n");
-    const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0]);
-    if (!m) throw new Error(`not an HTTP answer: ${JSON.stringify(lines[0].slice(0, 80))}`);
-    const status = Number(m[1]);
-    if (status >= 100 && status < 200) continue;
-    const headers = new Map<string, string>();
-    for (const line of lines.slice(1)) {
-      const i = line.indexOf(":");
-      if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-    }
+    const head = parseHead(await r.readHead());
+    if (head.status >= 100 && head.status < 200) continue;
     let body: Uint8Array;
-    if (/\bchunked\b/i.test(headers.get("transfer-encoding") ?? "")) {
+    const length = headerOf(head, "content-length");
+    if (/\bchunked\b/i.test(headerOf(head, "transfer-encoding") ?? "")) {
       body = await r.readChunked(MAX_BODY);
-    } else if (headers.has("content-length")) {
-      body = await r.readUpTo(Math.min(Number(headers.get("content-length")) || 0, MAX_BODY));
+    } else if (length !== undefined) {
+      body = await r.readUpTo(Math.min(Number(length) || 0, MAX_BODY));
     } else body = await r.readUpTo(MAX_BODY, true);
-    return { status, statusText: m[2] ?? "", body: decoder.decode(body) };
-  }
-}
-
-/** Buffered reads from a connection. */
-class ConnReader {
-  #buf = new Uint8Array(0);
-  readonly #conn: Deno.Conn;
-  readonly #moved: () => void;
-
-  constructor(conn: Deno.Conn, moved: () => void) {
-    this.#conn = conn;
-    this.#moved = moved;
-  }
-
-  /** Reads more bytes; false at the end of the stream. */
-  async #more(): Promise<boolean> {
-    const chunk = new Uint8Array(16 * 1024);
-    const n = await this.#conn.read(chunk);
-    if (n === null) return false;
-    this.#moved();
-    const next = new Uint8Array(this.#buf.length + n);
-    next.set(this.#buf);
-    next.set(chunk.subarray(0, n), this.#buf.length);
-    this.#buf = next;
-    return true;
-  }
-
-  #take(n: number): Uint8Array {
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.slice(n);
-    return out;
-  }
-
-  #indexOfCrlf(from = 0, double = false): number {
-    const b = this.#buf;
-    for (let i = from; i + (double ? 3 : 1) < b.length; i++) {
-      if (b[i] === 13 && b[i + 1] === 10 && (!double || (b[i + 2] === 13 && b[i + 3] === 10))) {
-        return i;
-      }
-    }
-    return -1;
-  }
-
-  /** The head up to (not including) the blank line. */
-  async readHead(): Promise<string> {
-    for (;;) {
-      const end = this.#indexOfCrlf(0, true);
-      if (end >= 0) {
-        const head = decoder.decode(this.#take(end));
-        this.#take(4);
-        return head;
-      }
-      if (this.#buf.length > MAX_HEAD) throw new Error("the answer's head is too long");
-      if (!(await this.#more())) {
-        throw new Error(
-          this.#buf.length ? "the answer was cut off" : "the server closed without answering",
-        );
-      }
-    }
-  }
-
-  /** Up to `n` bytes (fewer when the stream ends first, which `toEnd` allows). */
-  async readUpTo(n: number, toEnd = false): Promise<Uint8Array> {
-    while (this.#buf.length < n) {
-      if (!(await this.#more())) {
-        if (toEnd) break;
-        throw new Error("the answer's body was cut off");
-      }
-    }
-    return this.#take(Math.min(n, this.#buf.length));
-  }
-
-  /** The first `max` bytes of a chunked body. */
-  async readChunked(max: number): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    while (total < max) {
-      let eol: number;
-      while ((eol = this.#indexOfCrlf()) < 0) {
-        if (!(await this.#more())) throw new Error("the answer's body was cut off");
-      }
-      const size = parseInt(decoder.decode(this.#take(eol)).split(";")[0], 16);
-      this.#take(2);
-      if (!Number.isFinite(size)) throw new Error("bad chunk size in the answer");
-      if (size === 0) break;
-      const piece = await this.readUpTo(Math.min(size, max - total));
-      parts.push(piece);
-      total += piece.length;
-      if (piece.length < size) break; // enough kept; the rest is not needed
-      await this.readUpTo(2); // CRLF after the chunk
-    }
-    return concat(parts);
+    return { status: head.status, statusText: head.statusText, body: decoder.decode(body) };
   }
 }
 

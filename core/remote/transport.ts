@@ -1,15 +1,15 @@
 /**
  * How pvr's HTTP requests reach a server, from `--http-proxy` and `-i/--insecure`
- * (spec pvr-reference §1.1, §7.6): one `fetch` for API calls, `.pvrremote` and object
- * downloads, and one signed-URL PUT for object uploads.
+ * (spec pvr-reference §1.1, §7.6): one `fetch` for API calls and `.pvrremote`, one for
+ * signed-URL object downloads, and one signed-URL PUT for object uploads.
  *
- * | proxy    | insecure | `fetch`                                   | object PUT                       |
+ * | proxy    | insecure | `fetch`                                   | object GET and PUT               |
  * | -------- | -------- | ----------------------------------------- | -------------------------------- |
- * | `system` | no       | Deno's (it reads `HTTP(S)_PROXY`, `NO_PROXY`) | a bare HTTP/1.1 connection with `Content-Length` (raw_put.ts); through `fetch` (chunked) when a proxy variable is set |
- * | `no`     | no       | `node:http(s)`: never a proxy             | a bare HTTP/1.1 connection       |
+ * | `system` | no       | Deno's (it reads `HTTP(S)_PROXY`, `NO_PROXY`) | bare HTTP/1.1 connections (raw_get.ts, raw_put.ts, with `Content-Length`); through `fetch` (PUT chunked) when a proxy variable is set |
+ * | `no`     | no       | `node:http(s)`: never a proxy             | bare HTTP/1.1 connections        |
  * | `no`     | yes      | `node:http(s)` without certificate checks | `node:http(s)`, the same         |
- * | URL      | no       | Deno's, through that proxy                | `fetch` through it (chunked)     |
- * | `system`/URL | yes  | `node:http(s)` without certificate checks; `http:` URLs through the proxy (`https:` through a proxy fails: no tunnel) | the same, with `Content-Length` |
+ * | URL      | no       | Deno's, through that proxy                | `fetch` through it (PUT chunked) |
+ * | `system`/URL | yes  | `node:http(s)` without certificate checks; `http:` URLs through the proxy (`https:` through a proxy fails: no tunnel) | the same, PUT with `Content-Length` |
  *
  * @module
  */
@@ -17,6 +17,7 @@
 import { PvrError } from "../errors.ts";
 import { nodeFetch } from "./node_fetch.ts";
 import { type BlobPutter, fetchBlobPutter, nodeBlobPutter } from "./pantahub/transfer.ts";
+import { rawBlobFetch } from "./raw_get.ts";
 import { rawBlobPutter } from "./raw_put.ts";
 
 /** Options of {@link httpTransport}. */
@@ -31,8 +32,10 @@ export interface TransportOptions {
 
 /** What requests go through. */
 export interface HttpTransport {
-  /** For API calls and downloads. */
+  /** For API calls. */
   fetch: typeof fetch;
+  /** For signed-URL downloads. */
+  getBlob: typeof fetch;
   /** For signed-URL uploads. */
   putBlob: BlobPutter;
 }
@@ -100,26 +103,30 @@ export function httpTransport(opts: TransportOptions = {}): HttpTransport {
   const env = opts.env ?? Deno.env.toObject();
   if (proxy === "no") {
     const f = nodeFetch({ insecure });
-    return { fetch: f, putBlob: insecure ? nodeBlobPutter({ insecure }) : rawBlobPutter() };
+    return insecure
+      ? { fetch: f, getBlob: f, putBlob: nodeBlobPutter({ insecure }) }
+      : { fetch: f, getBlob: rawBlobFetch(f), putBlob: rawBlobPutter() };
   }
   if (proxy !== "system") {
     const url = proxyUrl(proxy, "--http-proxy");
     if (insecure) {
       const f = nodeFetch({ insecure, proxyFor: () => url });
-      return { fetch: f, putBlob: fetchBlobPutter(f, { contentLength: true }) };
+      return { fetch: f, getBlob: f, putBlob: fetchBlobPutter(f, { contentLength: true }) };
     }
     let client: Deno.HttpClient | undefined;
     const viaProxy: typeof fetch = (input, init) => {
       client ??= Deno.createHttpClient({ proxy: { url: url.href } });
       return fetch(input, { ...init, client });
     };
-    return { fetch: viaProxy, putBlob: fetchBlobPutter(viaProxy) };
+    return { fetch: viaProxy, getBlob: viaProxy, putBlob: fetchBlobPutter(viaProxy) };
   }
   const anyProxy = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].some((k) => envVar(env, k));
   if (insecure) {
     const f = nodeFetch({ insecure, proxyFor: (u) => envProxyFor(env, u) });
-    return { fetch: f, putBlob: fetchBlobPutter(f, { contentLength: true }) };
+    return { fetch: f, getBlob: f, putBlob: fetchBlobPutter(f, { contentLength: true }) };
   }
   const global: typeof fetch = (input, init) => fetch(input, init);
-  return { fetch: global, putBlob: anyProxy ? fetchBlobPutter(global) : rawBlobPutter() };
+  return anyProxy
+    ? { fetch: global, getBlob: global, putBlob: fetchBlobPutter(global) }
+    : { fetch: global, getBlob: rawBlobFetch(global), putBlob: rawBlobPutter() };
 }

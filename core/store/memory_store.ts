@@ -15,6 +15,7 @@ import {
   requireObjectName,
 } from "./object_store.ts";
 import { createSha256, READ_CHUNK_SIZE, sha256Bytes } from "./hash.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** How {@link MemoryObjectStore.corruptForTest} damages an object. */
 export interface CorruptForTestOptions {
@@ -73,7 +74,7 @@ export class MemoryObjectStore implements ObjectStore {
     } finally {
       reader.releaseLock();
     }
-    return this.#store(concat(chunks), expected);
+    return this.#store(concatBytes(chunks), expected);
   }
 
   /** Stores a real file's bytes (read in 1 MiB chunks). Needs `--allow-read` for `path`. */
@@ -87,7 +88,7 @@ export class MemoryObjectStore implements ObjectStore {
       if (n === null) break;
       chunks.push(buffer.slice(0, n));
     }
-    return this.#store(concat(chunks), expected);
+    return this.#store(concatBytes(chunks), expected);
   }
 
   /** A copy of the object's bytes, verified. */
@@ -146,7 +147,7 @@ export class MemoryObjectStore implements ObjectStore {
     const name = objectName(sha);
     const bytes = name === null ? undefined : this.#objects.get(name);
     if (name === null || bytes === undefined) throw objectMissingError(sha);
-    const damaged = opts.keepSize ? bytes.slice() : concat([bytes, new Uint8Array([0x2a])]);
+    const damaged = opts.keepSize ? bytes.slice() : concatBytes([bytes, new Uint8Array([0x2a])]);
     if (damaged.length > 0) damaged[0] ^= 0xff;
     this.#objects.set(name, damaged);
   }
@@ -170,16 +171,4 @@ export class MemoryObjectStore implements ObjectStore {
     if (sha256Bytes(bytes) !== name) throw objectCorruptError(name);
     return bytes;
   }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

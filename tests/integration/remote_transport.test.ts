@@ -221,6 +221,17 @@ Deno.test("-i reaches an HTTPS hub with a self-signed certificate; without it, o
   const securePut = hub.requests.find((r) => r.method === "PUT" && BLOB_PATH.test(r.path));
   assert.equal(securePut?.request["content-length"], "300000");
   assert.equal(securePut?.status, 200);
+  // ... and a download through a TLS connection of its own (raw_get.ts).
+  await Deno.remove(`${repo.objectsDir}/${rec.sha256sum}`);
+  hub.clearRequests();
+  const secureGet = await spawnPvr(["get", "-q", `${trail}/steps/0`], {
+    cwd: repo.dir,
+    env: { ...env, DENO_CERT: `${repo.root}/cert.pem` },
+  });
+  assert.equal(secureGet.code, 0, secureGet.stderr);
+  assert.deepEqual(await Deno.readFile(`${repo.objectsDir}/${rec.sha256sum}`), blob);
+  const blobGet = hub.requests.find((r) => r.method === "GET" && BLOB_PATH.test(r.path));
+  assert.equal(blobGet?.status, 200);
 
   // PVR_INSECURE does what -i does.
   const viaEnv = await spawnPvr(["remoteinfo", trail], {

@@ -12,6 +12,8 @@
 
 import { retryAfterMs } from "../http.ts";
 import { loadNodeNet } from "../node_net.ts";
+import { concatBytes } from "../../bytes.ts";
+import { rawBlobFetch } from "../raw_get.ts";
 import { rawBlobPutter } from "../raw_put.ts";
 import { PvrError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
@@ -80,7 +82,7 @@ export interface TransferOptions {
   jobs?: number;
   /** Progress events (default: none). */
   reporter?: TransferReporter;
-  /** The `fetch` used for signed-URL GETs (default `globalThis.fetch`). */
+  /** The `fetch` used for signed-URL GETs (default: `rawBlobFetch` of raw_get.ts). */
   fetch?: typeof fetch;
   /** The signed-URL PUT (default: `rawBlobPutter` of raw_put.ts). */
   putBlob?: BlobPutter;
@@ -109,7 +111,7 @@ export function resolveTransferOptions(opts: TransferOptions = {}): ResolvedTran
   return {
     jobs,
     reporter: opts.reporter ?? NULL_TRANSFER_REPORTER,
-    fetch: opts.fetch ?? globalThis.fetch,
+    fetch: opts.fetch ?? rawBlobFetch(),
     putBlob: opts.putBlob ?? rawBlobPutter(),
     retry: { ...DEFAULT_RETRY, ...opts.retry },
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
@@ -311,7 +313,7 @@ export function nodeBlobPutter(opts: { insecure?: boolean } = {}): BlobPutter {
           size += c.length;
         });
         res.on("end", () => {
-          const body = new TextDecoder().decode(concat(chunks)).slice(0, 4096);
+          const body = new TextDecoder().decode(concatBytes(chunks)).slice(0, 4096);
           finish(undefined, {
             status: res.statusCode ?? 0,
             statusText: res.statusMessage ?? "",
@@ -421,18 +423,6 @@ export function fetchBlobPutter(
       closeFile();
     }
   };
-}
-
-/** The bytes of `chunks`, one after the other, in one array. */
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 /** Joins `name` onto the path of `url` (one `/` between them); query kept, fragment dropped. */
