@@ -200,14 +200,16 @@ class WriteBuffer {
 }
 
 /** Size of the buffer a body is read into (see {@link BodyReader}). */
-const LANDING_BYTES = 256 * 1024;
+const LANDING_BYTES = 1024 * 1024;
 
 /**
- * Reads a response body. A byte stream (as `fetch` gives) is read into one 256 KiB
- * buffer, used again for every read (a BYOB read), instead of a new 64 KiB chunk for
- * every read: measured on 4 × 256 MiB from the stand-in hub, a fifth less CPU time and
- * half the memory. Each chunk returned is valid until the next read. Other streams are
- * read as they come.
+ * Reads a response body. A byte stream (as `fetch` and raw_get.ts give) is read into
+ * one 1 MiB buffer, used again for every read (a BYOB read), instead of a new 64 KiB
+ * chunk for every read: measured on 4 × 256 MiB from the stand-in hub, a fifth less CPU
+ * time and half the memory (256 KiB against 64 KiB chunks through `fetch`); through
+ * raw_get.ts, where one read is one socket read, 1 MiB gave get 1.31 s against 1.47 s
+ * with 256 KiB (medians of 5, `scripts/bench_remote.ts`). Each chunk returned is valid
+ * until the next read. Other streams are read as they come.
  */
 class BodyReader {
   readonly #byob: ReadableStreamBYOBReader | null;
