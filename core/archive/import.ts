@@ -25,8 +25,7 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { createGunzip } from "node:zlib";
+import type { Buffer } from "node:buffer";
 import { PvrError } from "../errors.ts";
 import { concatBytes } from "../bytes.ts";
 import { objectMismatchError, type ObjectStore } from "../store/object_store.ts";
@@ -476,7 +475,7 @@ class Stager {
         if (n === null) return false;
         off += n;
       }
-      return file.readSync(new Uint8Array(1)) === null && Buffer.from(held.buffer).equals(bytes);
+      return file.readSync(new Uint8Array(1)) === null && sameBytes(held, bytes);
     } catch {
       return false;
     }
@@ -666,7 +665,23 @@ async function maybeGunzip(
       await reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-  return gzip ? gunzip(replay) : replay;
+  // node:zlib is loaded only for a gzipped archive (it costs a command ~10-20 ms).
+  return gzip ? gunzip(replay, (await import("node:zlib")).createGunzip) : replay;
+}
+
+/** True when `a` and `b` hold the same bytes (compared a word at a time where aligned). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let i = 0;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = a.length >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (; i < words; i++) if (wa[i] !== wb[i]) return false;
+    i = words << 2;
+  }
+  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -674,7 +689,10 @@ async function maybeGunzip(
  * and it accepts concatenated gzip members, as Go and GNU gzip do). A truncated or
  * damaged gzip stream errors the returned stream.
  */
-function gunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+function gunzip(
+  input: ReadableStream<Uint8Array>,
+  createGunzip: typeof import("node:zlib").createGunzip,
+): ReadableStream<Uint8Array> {
   const gz = createGunzip({ chunkSize: 256 * 1024 });
   const reader = input.getReader();
   let failed = false;
