@@ -82,9 +82,9 @@ export interface TransferOptions {
   jobs?: number;
   /** Progress events (default: none). */
   reporter?: TransferReporter;
-  /** The `fetch` used for signed-URL GETs (default: `rawBlobFetch` of raw_get.ts). */
+  /** The `fetch` used for signed-URL GETs (default: see {@link resolveTransferOptions}). */
   fetch?: typeof fetch;
-  /** The signed-URL PUT (default: `rawBlobPutter` of raw_put.ts). */
+  /** The signed-URL PUT (default: see {@link resolveTransferOptions}). */
   putBlob?: BlobPutter;
   /** Retry policy (defaults of {@link DEFAULT_RETRY} for missing fields). */
   retry?: Partial<RetryPolicy>;
@@ -102,7 +102,30 @@ export interface ResolvedTransferOptions {
   idleTimeoutMs: number;
 }
 
-/** Fills in the defaults of {@link TransferOptions}; a `jobs` below 1 is a `USAGE` error. */
+/**
+ * True when a proxy variable (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, in either case)
+ * is set and readable: the default blob transfers then go through `fetch`, which honours
+ * them (and `NO_PROXY`), as the command line's transport does (see transport.ts).
+ */
+function proxyInEnv(): boolean {
+  for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"]) {
+    for (const variable of [name, name.toLowerCase()]) {
+      try {
+        if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") continue;
+        if (Deno.env.get(variable)) return true;
+      } catch {
+        // no access: as if unset
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Fills in the defaults of {@link TransferOptions}; a `jobs` below 1 is a `USAGE` error.
+ * Blob transfers default to bare connections (raw_get.ts, raw_put.ts), or to `fetch`
+ * when the environment names a proxy.
+ */
 export function resolveTransferOptions(opts: TransferOptions = {}): ResolvedTransferOptions {
   const jobs = opts.jobs ?? DEFAULT_JOBS;
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) {
@@ -111,8 +134,8 @@ export function resolveTransferOptions(opts: TransferOptions = {}): ResolvedTran
   return {
     jobs,
     reporter: opts.reporter ?? NULL_TRANSFER_REPORTER,
-    fetch: opts.fetch ?? rawBlobFetch(),
-    putBlob: opts.putBlob ?? rawBlobPutter(),
+    fetch: opts.fetch ?? (proxyInEnv() ? globalThis.fetch : rawBlobFetch()),
+    putBlob: opts.putBlob ?? (proxyInEnv() ? fetchBlobPutter(globalThis.fetch) : rawBlobPutter()),
     retry: { ...DEFAULT_RETRY, ...opts.retry },
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
   };

@@ -90,3 +90,25 @@ Deno.test("joinUrl() and resolveTransferOptions()", () => {
     );
   }
 });
+
+Deno.test("resolveTransferOptions(): blob transfers go through fetch when the environment names a proxy", async () => {
+  const module = new URL("../../../core/remote/pantahub/transfer.ts", import.meta.url).href;
+  const code = `const { resolveTransferOptions } = await import(${JSON.stringify(module)});
+    const o = resolveTransferOptions();
+    console.log(o.fetch === globalThis.fetch ? "fetch" : "raw");`;
+  const run = async (env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      cwd: new URL("../../../", import.meta.url).pathname, // deno.json's imports
+      env: { ...env, NO_COLOR: "1", DENO_DIR: Deno.env.get("DENO_DIR") ?? "" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  assert.equal(await run({}), "raw");
+  assert.equal(await run({ https_proxy: "http://127.0.0.1:9" }), "fetch");
+  assert.equal(await run({ ALL_PROXY: "http://127.0.0.1:9" }), "fetch");
+});
