@@ -13,9 +13,9 @@
  * (one connection per request, as parallel downloads need their own anyway); answers
  * framed by `Content-Length`, chunks, or the end of the connection; redirects followed
  * (at most {@link MAX_REDIRECTS}) when `redirect` is `"follow"`, the default. Anything
- * else — another method, a body, a URL that is not `http:`/`https:`, an answer with a
- * `Content-Encoding` — goes to `fetch` as it would have. Proxies and `--insecure` are
- * not handled here (`transport.ts` picks `fetch` for them).
+ * else — another method, a body, a URL that is not `http:`/`https:` or that carries
+ * credentials, an answer with a `Content-Encoding` — goes to `fetch` as it would have.
+ * Proxies and `--insecure` are not handled here (`transport.ts` picks `fetch` for them).
  *
  * @module
  */
@@ -53,7 +53,10 @@ export function rawBlobFetch(fallback: typeof fetch = globalThis.fetch): typeof 
     const request = input instanceof Request ? input : null;
     const method = (init?.method ?? request?.method ?? "GET").toUpperCase();
     let url = new URL(request ? request.url : String(input));
-    if (method !== "GET" || init?.body != null || request !== null || !isRawUrl(url)) {
+    if (
+      method !== "GET" || init?.body != null || request !== null || !isRawUrl(url) ||
+      url.username !== "" || url.password !== ""
+    ) {
       return await fallback(input, init);
     }
     const headers = new Headers(init?.headers);

@@ -205,7 +205,14 @@ Deno.test("rawBlobFetch: what it does not speak goes to the fallback", async () 
       "from fallback",
     );
     assert.equal(await (await get("data:text/plain,hi")).text(), "from fallback");
-    assert.deepEqual(calls, [`GET ${s.base}/gz`, `POST ${s.base}/p`, "GET data:text/plain,hi"]);
+    const withUser = s.base.replace("http://", "http://u:pw@") + "/cred";
+    assert.equal(await (await get(withUser)).text(), "from fallback");
+    assert.deepEqual(calls, [
+      `GET ${s.base}/gz`,
+      `POST ${s.base}/p`,
+      "GET data:text/plain,hi",
+      `GET ${withUser}`,
+    ]);
     assert.equal(s.heads.length, 1, "the encoded answer was asked for once, then dropped");
   } finally {
     await s.stop();
