@@ -138,6 +138,23 @@ function ensureParents(
 }
 
 /**
+ * {@link ensureParents} (as `ensure`) memoised by parent directory: within one pass its
+ * answer for a directory does not change, and most keys share their directory.
+ */
+function onePerDirectory(ensure: (key: string) => boolean): (key: string) => boolean {
+  const memo = new Map<string, boolean>();
+  return (key) => {
+    const parent = key.slice(0, Math.max(key.lastIndexOf("/"), 0));
+    let answer = memo.get(parent);
+    if (answer === undefined) {
+      answer = ensure(key);
+      memo.set(parent, answer);
+    }
+    return answer;
+  };
+}
+
+/**
  * Makes directory `abs`; false when something is there already (the caller then looks
  * at what). `mkdir` never follows a symlink in the last component.
  */
@@ -331,10 +348,11 @@ async function preflight(
 ): Promise<Preflight> {
   const checked = new Set<string>();
   const missing = new Set<string>();
+  const parents = onePerDirectory((key) => ensureParents(repo.dir, key, checked, false, missing));
   const objects = new Map<string, Deno.FileInfo>();
   const fresh: string[] = [];
   for (const key of keys) {
-    const mayExist = ensureParents(repo.dir, key, checked, false, missing);
+    const mayExist = parents(key);
     const current = probeTarget(`${repo.dir}/${key}`, key, mayExist);
     const value = state.get(key)!;
     if (isInlineJson(key, value)) continue;
@@ -375,6 +393,9 @@ async function writeState(
   const checked = new Set<string>();
   /** Directories this checkout created: nothing is in them but what it wrote. */
   const created = new Set<string>();
+  const parents = onePerDirectory((key) =>
+    ensureParents(repo.dir, key, checked, true, created, pre.missing)
+  );
   const written: string[] = [];
 
   // 1. Hardlink mode: the blobs whose target does not exist, each object checked on its
@@ -386,12 +407,11 @@ async function writeState(
       repo,
       cache,
       tmpDir,
-      checked,
+      parents,
       created,
       written,
       placed,
       objects,
-      missing: pre.missing,
     };
     try {
       for (const key of pre.fresh) {
@@ -409,7 +429,7 @@ async function writeState(
     if (placed.has(key)) continue;
     const value = state.get(key)!;
     const target = `${repo.dir}/${key}`;
-    const mayExist = ensureParents(repo.dir, key, checked, true, created, pre.missing);
+    const mayExist = parents(key);
     const current = probeTarget(target, key, mayExist, created);
     let tmp: string | null = null;
     try {
@@ -498,7 +518,8 @@ interface FreshPass {
   repo: Repo;
   cache: StatCache;
   tmpDir: string;
-  checked: Set<string>;
+  /** Makes the parent directories of a key (see {@link ensureParents}). */
+  parents: (key: string) => boolean;
   created: Set<string>;
   /** Targets written (all of them new names). */
   written: string[];
@@ -506,8 +527,6 @@ interface FreshPass {
   placed: Set<string>;
   /** Objects checked for the second pass (see {@link Preflight.objects}). */
   objects: Map<string, Deno.FileInfo>;
-  /** See {@link Preflight.missing}. */
-  missing: ReadonlySet<string>;
 }
 
 /**
@@ -523,7 +542,7 @@ async function placeFresh(f: FreshPass, key: string, sha: string): Promise<Place
   const { repo, cache } = f;
   const target = `${repo.dir}/${key}`;
   const objPath = repo.store.pathOf(sha);
-  const mayExist = ensureParents(repo.dir, key, f.checked, true, f.created, f.missing);
+  const mayExist = f.parents(key);
   if (probeTarget(target, key, mayExist, f.created) === null) {
     let linked: boolean;
     try {

@@ -33,3 +33,30 @@ Deno.test("StatCache: a recorded object is trusted while its size, mtime and ino
     assert.equal(reloaded.objectTrusted(SHA, await Deno.stat(obj)), false, "inode changed");
   });
 });
+
+Deno.test("StatCache: saved records load back the same, whatever their keys", async () => {
+  await withTempDir(async (dir) => {
+    const cachePath = `${dir}/stat-cache`;
+    const keys = ["42", "__proto__", 'q"uote\\back', "ünï/cødé 🎉", "a/b/c.bin", "7/8"];
+    const cache = await StatCache.load(cachePath);
+    const files = new Map<string, Deno.FileInfo>();
+    for (const [i, key] of keys.entries()) {
+      const path = `${dir}/f${i}`;
+      await Deno.writeTextFile(path, key);
+      const old = new Date(Date.now() - 60_000 - i);
+      await Deno.utime(path, old, old);
+      files.set(key, await Deno.stat(path));
+      cache.recordFile(key, files.get(key)!, `${i}`.repeat(64));
+    }
+    await cache.save();
+    const text = new TextDecoder().decode(await Deno.readFile(cachePath));
+    const data = JSON.parse(text);
+    assert.equal(data.v, 1);
+    assert.deepEqual(Object.keys(data.files).sort(), [...keys].sort());
+    const reloaded = await StatCache.load(cachePath);
+    for (const [i, key] of keys.entries()) {
+      assert.equal(reloaded.lookupFile(key, files.get(key)!), `${i}`.repeat(64), key);
+    }
+    assert.deepEqual([...reloaded.fileKeys()].sort(), [...keys].sort());
+  });
+});
