@@ -55,6 +55,11 @@ export interface WriteFileAtomicOptions {
   mode?: number;
   /** Fsync the file before the rename and its directory after it. Default true. */
   fsync?: boolean;
+  /**
+   * Called once the temp file is written, with its mtime (ms): bytes it returns replace
+   * the content before the rename (for content that depends on when it was written).
+   */
+  revise?: (mtimeMs: number) => Uint8Array | null;
 }
 
 /**
@@ -84,6 +89,14 @@ export async function writeFileAtomic(
     const file = await Deno.open(tmp, { write: true, createNew: true, mode });
     try {
       await writeAll(file, bytes);
+      if (opts.revise) {
+        const again = opts.revise((await file.stat()).mtime?.getTime() ?? Date.now());
+        if (again !== null) {
+          await file.truncate(0);
+          await file.seek(0, Deno.SeekMode.Start);
+          await writeAll(file, again);
+        }
+      }
       await Deno.chmod(tmp, mode);
       if (fsync) await file.sync();
     } finally {

@@ -11,7 +11,9 @@
  * Racy timestamps (as git documents them): a file modified within the same clock tick
  * as the cache was written could change again without its mtime moving. An entry is
  * therefore trusted only when the file's mtime is strictly older than the cache file's
- * own mtime; a "racy" entry is re-hashed and the next save makes it trustworthy.
+ * own mtime; and an entry that is not older than the cache file when it is written is
+ * smudged in it (made unusable), so that a later save of the cache, with a later mtime,
+ * cannot make it look safe: the file is hashed again the next time it is looked at.
  *
  * The cache is an optimisation only: a missing or damaged cache is ignored and rebuilt.
  *
@@ -154,6 +156,24 @@ export class StatCache {
     this.dirty = true;
   }
 
+  /**
+   * Makes every file entry whose mtime is not older than `writtenMs` (the cache file's
+   * mtime) unusable, as git does with racily clean index entries: such a file may have
+   * changed again within the same clock tick, keeping its mtime, and a later save of
+   * the cache (a later mtime) would otherwise make the entry look safe. The file is
+   * hashed again the next time it is looked at. True when any entry was smudged.
+   */
+  private smudgeRacy(writtenMs: number): boolean {
+    let any = false;
+    for (const e of this.files.values()) {
+      if (e[1] >= writtenMs) {
+        e[1] = -1; // matches() never accepts it
+        any = true;
+      }
+    }
+    return any;
+  }
+
   /** Drops file entries whose key is not in `keep`. */
   retainFiles(keep: (key: string) => boolean): void {
     for (const k of this.files.keys()) {
@@ -177,18 +197,29 @@ export class StatCache {
   async save(): Promise<void> {
     if (!this.dirty || !this.path) return;
     try {
-      // The JSON of a CacheFile, written from the maps directly (in their order): about
-      // half the time of JSON.stringify for 20,000 records (no intermediate objects).
-      const json = encoder.encode(
-        `{"v":1,"files":{${entriesJson(this.files)}},"objects":{${entriesJson(this.objects)}}}`,
-      );
-      let bytes = json;
-      if (this.snapshot !== null) {
-        bytes = new Uint8Array(this.snapshot.length + json.length);
+      const build = (): Uint8Array => {
+        // The JSON of a CacheFile, written from the maps directly (in their order): about
+        // half the time of JSON.stringify for 20,000 records (no intermediate objects).
+        const json = encoder.encode(
+          `{"v":1,"files":{${entriesJson(this.files)}},"objects":{${entriesJson(this.objects)}}}`,
+        );
+        if (this.snapshot === null) return json;
+        const bytes = new Uint8Array(this.snapshot.length + json.length);
         bytes.set(this.snapshot);
         bytes.set(json, this.snapshot.length);
-      }
-      await writeFileAtomic(this.path, bytes, { mode: 0o644, fsync: false });
+        return bytes;
+      };
+      await writeFileAtomic(this.path, build(), {
+        mode: 0o644,
+        fsync: false,
+        // Racy entries (see the module doc) are smudged as the file is written: a later
+        // save, with a later mtime, must not make them look older than the cache.
+        revise: (writtenMs) => {
+          if (!this.smudgeRacy(writtenMs)) return null;
+          this.snapshot = null; // its own racy check was against the first write's time
+          return build();
+        },
+      });
       this.dirty = false;
       this.snapshot = null;
     } catch {

@@ -60,3 +60,30 @@ Deno.test("StatCache: saved records load back the same, whatever their keys", as
     assert.deepEqual([...reloaded.fileKeys()].sort(), [...keys].sort());
   });
 });
+
+Deno.test("StatCache: an entry written while racy stays unusable, however much later the cache is saved again", async () => {
+  await withTempDir(async (dir) => {
+    const cachePath = `${dir}/stat-cache`;
+    const f = `${dir}/f`;
+    await Deno.writeTextFile(f, "f");
+    // The file's mtime is not older than the cache file about to be written: racy.
+    const later = new Date(Date.now() + 3_600_000);
+    await Deno.utime(f, later, later);
+    const first = await StatCache.load(cachePath);
+    first.recordFile("f", await Deno.stat(f), "1".repeat(64));
+    await first.save();
+    // An unrelated record and save, then the cache file dated after the entry's mtime, as
+    // a save an hour later would be.
+    const second = await StatCache.load(cachePath);
+    await Deno.writeTextFile(`${dir}/g`, "g");
+    const old = new Date(Date.now() - 60_000);
+    await Deno.utime(`${dir}/g`, old, old);
+    second.recordFile("g", await Deno.stat(`${dir}/g`), "2".repeat(64));
+    await second.save();
+    const after = new Date(later.getTime() + 1000);
+    await Deno.utime(cachePath, after, after);
+    const third = await StatCache.load(cachePath);
+    assert.equal(third.lookupFile("f", await Deno.stat(f)), undefined, "hashed again");
+    assert.equal(third.lookupFile("g", await Deno.stat(`${dir}/g`)), "2".repeat(64));
+  });
+});
