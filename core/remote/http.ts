@@ -141,6 +141,42 @@ export function redact(text: string, secrets: Iterable<string> = []): string {
     .replace(BEARER_RE, (_m, scheme: string) => `${scheme} [redacted]`);
 }
 
+/** The proxy variables, in the order curl reads them. */
+const PROXY_VARIABLES = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"] as const;
+
+/** A variable of `env` as curl reads it: `NAME`, else `name`; an empty value is unset. */
+export function envVar(env: Record<string, string | undefined>, name: string): string | undefined {
+  const v = env[name] ?? env[name.toLowerCase()];
+  return v === undefined || v === "" ? undefined : v;
+}
+
+/** True when `env` sets a proxy variable (`HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY`). */
+export function proxyVariableSet(env: Record<string, string | undefined>): boolean {
+  return PROXY_VARIABLES.some((name) => envVar(env, name));
+}
+
+/**
+ * The proxy variables of this process that may be read (never prompts): the part of
+ * the environment {@link proxyVariableSet} looks at.
+ *
+ * Needs `--allow-env` for the variables (unreadable ones count as unset).
+ */
+export function readableProxyEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const name of PROXY_VARIABLES) {
+    for (const variable of [name, name.toLowerCase()]) {
+      try {
+        if (Deno.permissions.querySync({ name: "env", variable }).state === "granted") {
+          env[variable] = Deno.env.get(variable);
+        }
+      } catch {
+        // no access: as if unset
+      }
+    }
+  }
+  return env;
+}
+
 /** Waits `ms`, or less when `signal` aborts (it resolves then, never rejects). */
 export function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -15,6 +15,7 @@
  */
 
 import { PvrError } from "../errors.ts";
+import { envVar, proxyVariableSet } from "./http.ts";
 import { nodeFetch } from "./node_fetch.ts";
 import { type BlobPutter, fetchBlobPutter, nodeBlobPutter } from "./pantahub/transfer.ts";
 import { rawBlobFetch } from "./raw_get.ts";
@@ -38,11 +39,6 @@ export interface HttpTransport {
   getBlob: typeof fetch;
   /** For signed-URL uploads. */
   putBlob: BlobPutter;
-}
-
-function envVar(env: Record<string, string | undefined>, name: string): string | undefined {
-  const v = env[name] ?? env[name.toLowerCase()];
-  return v === undefined || v === "" ? undefined : v;
 }
 
 /** A proxy URL from a flag or a variable (`host:port` means `http://host:port`). */
@@ -120,7 +116,7 @@ export function httpTransport(opts: TransportOptions = {}): HttpTransport {
     };
     return { fetch: viaProxy, getBlob: viaProxy, putBlob: fetchBlobPutter(viaProxy) };
   }
-  const anyProxy = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].some((k) => envVar(env, k));
+  const anyProxy = proxyVariableSet(env);
   if (insecure) {
     const f = nodeFetch({ insecure, proxyFor: (u) => envProxyFor(env, u) });
     return { fetch: f, getBlob: f, putBlob: fetchBlobPutter(f, { contentLength: true }) };

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { retryAfterMs } from "../http.ts";
+import { proxyVariableSet, readableProxyEnv, retryAfterMs } from "../http.ts";
 import { loadNodeNet } from "../node_net.ts";
 import { concatBytes } from "../../bytes.ts";
 import { rawBlobFetch } from "../raw_get.ts";
@@ -103,25 +103,6 @@ export interface ResolvedTransferOptions {
 }
 
 /**
- * True when a proxy variable (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, in either case)
- * is set and readable: the default blob transfers then go through `fetch`, which honours
- * them (and `NO_PROXY`), as the command line's transport does (see transport.ts).
- */
-function proxyInEnv(): boolean {
-  for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"]) {
-    for (const variable of [name, name.toLowerCase()]) {
-      try {
-        if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") continue;
-        if (Deno.env.get(variable)) return true;
-      } catch {
-        // no access: as if unset
-      }
-    }
-  }
-  return false;
-}
-
-/**
  * Fills in the defaults of {@link TransferOptions}; a `jobs` below 1 is a `USAGE` error.
  * Blob transfers default to bare connections (raw_get.ts, raw_put.ts), or to `fetch`
  * when the environment names a proxy.
@@ -131,11 +112,15 @@ export function resolveTransferOptions(opts: TransferOptions = {}): ResolvedTran
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) {
     throw new PvrError("USAGE", `--jobs must be a whole number from 1 to 256, not ${jobs}`);
   }
+  // Through fetch when a proxy variable is set, as the command line's transport does
+  // (see transport.ts): fetch honours them, and NO_PROXY.
+  const viaFetch = (opts.fetch === undefined || opts.putBlob === undefined) &&
+    proxyVariableSet(readableProxyEnv());
   return {
     jobs,
     reporter: opts.reporter ?? NULL_TRANSFER_REPORTER,
-    fetch: opts.fetch ?? (proxyInEnv() ? globalThis.fetch : rawBlobFetch()),
-    putBlob: opts.putBlob ?? (proxyInEnv() ? fetchBlobPutter(globalThis.fetch) : rawBlobPutter()),
+    fetch: opts.fetch ?? (viaFetch ? globalThis.fetch : rawBlobFetch()),
+    putBlob: opts.putBlob ?? (viaFetch ? fetchBlobPutter(globalThis.fetch) : rawBlobPutter()),
     retry: { ...DEFAULT_RETRY, ...opts.retry },
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
   };
