@@ -572,9 +572,11 @@ async function placeFresh(f: FreshPass, key: string, sha: string): Promise<Place
   }
   f.objects.set(sha, objSt);
   if (lstatOrNull(target) !== null) return null;
+  // The file system refused the link just tried: a copy, as placeFile's hardlink
+  // strategy would make after trying (and failing) once more.
   const tmp = tmpName(f.tmpDir);
   try {
-    const method = await placeFile(objPath, tmp, "hardlink", {
+    const method = await placeFile(objPath, tmp, "copy", {
       mode: 0o644,
       srcInfo: objSt,
     });
@@ -607,9 +609,6 @@ function undoFresh(f: FreshPass): void {
       // not empty, or gone
     }
   }
-  f.written.length = 0;
-  f.placed.clear();
-  f.created.clear();
 }
 
 /** Hashes a file just linked into the tree; on a mismatch it is removed again. */
