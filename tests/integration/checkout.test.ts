@@ -1,7 +1,7 @@
 /** `checkout()` on real temp dirs: copy, hardlink and canonical modes; what is (not) rewritten. */
 
 import assert from "node:assert/strict";
-import { add, checkout, get, status } from "../../mod.ts";
+import { add, checkout, commit, get, init, status } from "../../mod.ts";
 import {
   commitFiles,
   exists,
@@ -290,4 +290,48 @@ Deno.test("checkout --hardlink with an object that is wrong for a new path leave
     assert.equal(await Deno.readTextFile(`${r.dir}/a.txt`), "edited\n");
     assert.equal(await exists(`${r.dir}/z`), false, "the directories made for it are gone");
   });
+});
+
+Deno.test({
+  name: "checkout --hardlink with the store on another file system copies the new files",
+  ignore: (() => {
+    try {
+      return !Deno.statSync("/dev/shm").isDirectory;
+    } catch {
+      return true;
+    }
+  })(),
+  fn: async () => {
+    await withRepo(async (r) => {
+      if (Deno.statSync(r.dir).dev === Deno.statSync("/dev/shm").dev) return;
+      const store = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "pvr-test-" });
+      try {
+        const dir = `${r.root}/other`;
+        await init({ dir, configDir: r.configDir, objectsDir: store });
+        const opts = { dir, configDir: r.configDir };
+        await writeFiles(dir, NESTED);
+        await add(opts);
+        await commit(opts);
+        for (const top of ["a.txt", "bsp", "c.json", "z"]) {
+          await Deno.remove(`${dir}/${top}`, { recursive: true });
+        }
+        const res = await checkout({ ...opts, hardlink: true });
+        assert.deepEqual(res.written, { inline: 1, hardlink: 0, reflink: 0, copy: 5 });
+        for (const [key, content] of Object.entries(NESTED)) {
+          if (key.endsWith(".json")) continue;
+          assert.equal(await Deno.readTextFile(`${dir}/${key}`), content, key);
+          const obj = await Deno.stat(`${store}/${sha256Hex(content)}`);
+          assert.notEqual((await Deno.stat(`${dir}/${key}`)).ino, obj.ino, `${key} is a copy`);
+        }
+        assert.deepEqual(await status(opts), {
+          added: [],
+          removed: [],
+          changed: [],
+          untracked: [],
+        });
+      } finally {
+        await Deno.remove(store, { recursive: true });
+      }
+    });
+  },
 });
