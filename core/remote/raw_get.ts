@@ -50,15 +50,11 @@ const NULL_BODY = new Set([204, 205, 304]);
  */
 export function rawBlobFetch(fallback: typeof fetch = globalThis.fetch): typeof fetch {
   return async (input, init) => {
-    const request = input instanceof Request ? input : null;
-    const method = (init?.method ?? request?.method ?? "GET").toUpperCase();
-    let url = new URL(request ? request.url : String(input));
-    if (
-      method !== "GET" || init?.body != null || request !== null || !isRawUrl(url) ||
-      url.username !== "" || url.password !== ""
-    ) {
+    if (input instanceof Request || (init?.method ?? "GET").toUpperCase() !== "GET") {
       return await fallback(input, init);
     }
+    let url = new URL(String(input));
+    if (init?.body != null || !spoken(url)) return await fallback(input, init);
     const headers = new Headers(init?.headers);
     const signal = init?.signal ?? undefined;
     const follow = (init?.redirect ?? "follow") === "follow";
@@ -71,12 +67,17 @@ export function rawBlobFetch(fallback: typeof fetch = globalThis.fetch): typeof 
       await res.body?.cancel().catch(() => {});
       if (hops >= MAX_REDIRECTS) throw new TypeError("too many redirects");
       url = new URL(location, url);
-      if (!isRawUrl(url)) return await fallback(url, { ...init, headers });
+      if (!spoken(url)) return await fallback(url, { ...init, headers });
     }
   };
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** True for a URL this module requests itself: `http:`/`https:`, no credentials in it. */
+function spoken(url: URL): boolean {
+  return isRawUrl(url) && url.username === "" && url.password === "";
+}
 
 /** One request and its answer; null when the answer needs `fetch` (an encoded body). */
 async function getOnce(
