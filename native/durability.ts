@@ -143,13 +143,21 @@ export function tempName(base: string): string {
 }
 
 /**
- * Writes all of `bytes` to `file` (a single `write` may write fewer bytes).
+ * Writes all of `bytes` to `file` — a file or a connection (a single `write` may write
+ * fewer bytes), calling `onWrite` after each write.
  *
  * Needs no permissions beyond those used to open `file`.
  */
-export async function writeAll(file: Pick<Deno.FsFile, "write">, bytes: Uint8Array): Promise<void> {
+export async function writeAll(
+  file: Pick<Deno.FsFile, "write">,
+  bytes: Uint8Array,
+  onWrite?: () => void,
+): Promise<void> {
   let off = 0;
-  while (off < bytes.length) off += await file.write(bytes.subarray(off));
+  while (off < bytes.length) {
+    off += await file.write(bytes.subarray(off));
+    onWrite?.();
+  }
 }
 
 /**

@@ -21,6 +21,7 @@
  */
 
 import { VERSION } from "../version.ts";
+import { writeAll } from "../../native/durability.ts";
 import {
   connectTo,
   ConnReader,
@@ -29,7 +30,6 @@ import {
   isRawUrl,
   parseHead,
   type ResponseHead,
-  writeAllTo,
 } from "./raw_http.ts";
 
 /** Redirects followed at most, as `fetch` does. */
@@ -97,7 +97,7 @@ async function getOnce(
       if (k !== "host" && k !== "connection") head += `${k}: ${v}\r\n`;
     }
     head += "Connection: close\r\n\r\n";
-    await writeAllTo(c, encoder.encode(head));
+    await writeAll(c, encoder.encode(head));
     const reader = new ConnReader(c, () => {});
     let parsed: ResponseHead;
     do parsed = parseHead(await reader.readHead()); while (parsed.status < 200);

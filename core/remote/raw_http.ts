@@ -9,7 +9,7 @@
 import { concatBytes } from "../bytes.ts";
 
 /** Most bytes of a response head accepted. */
-export const MAX_HEAD = 64 * 1024;
+const MAX_HEAD = 64 * 1024;
 
 const decoder = new TextDecoder();
 
@@ -29,19 +29,6 @@ export async function connectTo(url: URL): Promise<Deno.Conn> {
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = Number(url.port || (tls ? 443 : 80));
   return tls ? await Deno.connectTls({ hostname, port }) : await Deno.connect({ hostname, port });
-}
-
-/** Writes all of `bytes` to `conn`, calling `moved` after each write. */
-export async function writeAllTo(
-  conn: Deno.Conn,
-  bytes: Uint8Array,
-  moved?: () => void,
-): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    off += await conn.write(bytes.subarray(off));
-    moved?.();
-  }
 }
 
 /** An answer's status line and headers. */

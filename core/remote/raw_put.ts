@@ -20,21 +20,14 @@
 
 import { PvrError } from "../errors.ts";
 import { VERSION } from "../version.ts";
+import { writeAll } from "../../native/durability.ts";
 import {
   type BlobPutResponse,
   type BlobPutter,
   TransientError,
   watchIdle,
 } from "./pantahub/transfer.ts";
-import {
-  connectTo,
-  ConnReader,
-  ConnSlot,
-  headerOf,
-  isRawUrl,
-  parseHead,
-  writeAllTo,
-} from "./raw_http.ts";
+import { connectTo, ConnReader, ConnSlot, headerOf, isRawUrl, parseHead } from "./raw_http.ts";
 
 /** Bytes read from the file (and written to the socket) at a time. */
 const PIECE = 1 << 20;
@@ -74,7 +67,7 @@ export function rawBlobPutter(): BlobPutter {
         `Content-Length: ${req.size}\r\nConnection: close\r\n\r\n`;
       let cut: unknown = null;
       try {
-        await writeAllTo(c, encoder.encode(head));
+        await writeAll(c, encoder.encode(head));
         await sendFile(file, c, req, watch.moved);
       } catch (err) {
         if (err instanceof PvrError) throw err;
@@ -118,7 +111,7 @@ async function sendFile(
     if (n === null) {
       throw new PvrError("FAILED", `${req.path} is shorter than its ${req.size} bytes`);
     }
-    await writeAllTo(conn, buf.subarray(0, n), moved);
+    await writeAll(conn, buf.subarray(0, n), moved);
     sent += n;
     req.onProgress(sent);
   }
