@@ -27,7 +27,7 @@
 
 import type { Buffer } from "node:buffer";
 import { PvrError } from "../errors.ts";
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, equalBytes } from "../bytes.ts";
 import { objectMismatchError, type ObjectStore } from "../store/object_store.ts";
 import { createSha256, loadSha256, sha256Bytes } from "../store/hash.ts";
 import { type State, stateObjects, validateState } from "../model/state.ts";
@@ -475,7 +475,7 @@ class Stager {
         if (n === null) return false;
         off += n;
       }
-      return file.readSync(new Uint8Array(1)) === null && sameBytes(held, bytes);
+      return file.readSync(new Uint8Array(1)) === null && equalBytes(held, bytes);
     } catch {
       return false;
     }
@@ -667,21 +667,6 @@ async function maybeGunzip(
   }, { highWaterMark: 0 });
   // node:zlib is loaded only for a gzipped archive (it costs a command ~10-20 ms).
   return gzip ? gunzip(replay, (await import("node:zlib")).createGunzip) : replay;
-}
-
-/** True when `a` and `b` hold the same bytes (compared a word at a time where aligned). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let i = 0;
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
-    const words = a.length >>> 2;
-    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
-    const wb = new Uint32Array(b.buffer, b.byteOffset, words);
-    for (; i < words; i++) if (wa[i] !== wb[i]) return false;
-    i = words << 2;
-  }
-  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

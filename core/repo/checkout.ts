@@ -19,6 +19,7 @@
  */
 
 import { PvrError } from "../errors.ts";
+import { equalBytes } from "../bytes.ts";
 import { canonicalJson } from "../model/canonical.ts";
 import { goMarshalIndent } from "../model/go_json.ts";
 import type { JsonValue } from "../model/json_value.ts";
@@ -624,9 +625,7 @@ const encoder = new TextEncoder();
 /** True when `path` (whose `lstat` is `st`) is a regular file holding exactly `bytes` (small files only). */
 function sameBytes(path: string, bytes: Uint8Array, st: Deno.FileInfo): boolean {
   if (!st.isFile || st.size !== bytes.length) return false;
-  const current = Deno.readFileSync(path);
-  for (let i = 0; i < bytes.length; i++) if (current[i] !== bytes[i]) return false;
-  return true;
+  return equalBytes(Deno.readFileSync(path), bytes);
 }
 
 function lstatOrNull(path: string): Deno.FileInfo | null {
