@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "../core/bytes.ts";
 import { EXIT_CODES, exitCodeFor, PvrError } from "../core/errors.ts";
 import { redact } from "../core/remote/http.ts";
 import type { Prompter } from "../core/remote/pantahub/prompt.ts";
@@ -72,14 +73,7 @@ export class BufferStream implements OutStream {
   }
   /** Everything written, as bytes. */
   bytes(): Uint8Array {
-    const total = this.chunks.reduce((n, c) => n + c.length, 0);
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const c of this.chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    return out;
+    return concatBytes(this.chunks);
   }
   /** Everything written, as text. */
   text(): string {

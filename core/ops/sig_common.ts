@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { PvrError } from "../errors.ts";
 import type { HttpClient } from "../remote/http.ts";
 import type { Prompter } from "../remote/pantahub/prompt.ts";
@@ -189,11 +190,5 @@ export async function writeSigFile(dir: string, name: string, bytes: Uint8Array)
  * `--output` file: truncated, mode 0644).
  */
 export async function writeSigOutput(path: string, files: readonly Uint8Array[]): Promise<void> {
-  const total = new Uint8Array(files.reduce((n, f) => n + f.length, 0));
-  let off = 0;
-  for (const f of files) {
-    total.set(f, off);
-    off += f.length;
-  }
-  await Deno.writeFile(path, total, { mode: 0o644 });
+  await Deno.writeFile(path, concatBytes(files), { mode: 0o644 });
 }
