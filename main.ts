@@ -3,9 +3,9 @@
  *
  * `pvr --version` (or `-v`) alone is answered here, before the CLI is loaded: loading
  * it (the parser, the command's modules, the Node built-ins they use) takes most of that
- * command's time. The line is the same one the CLI prints. `pvr status` (or `s`, optionally `--json`) of a
- * tree whose status snapshot still holds is answered by commands/lean_status.ts, also
- * without the CLI; in every other case the CLI runs.
+ * command's time. The line is the same one the CLI prints. `pvr status` (or `s`,
+ * optionally `--json`) of a tree whose status snapshot still holds is answered by
+ * commands/lean_status.ts, also without the CLI; in every other case the CLI runs.
  *
  * @module
  */

@@ -117,20 +117,20 @@ async function __pvrInflate() {
 // code cache, where compiling the text afresh costs every command ~70 ms. The CLI's code
 // is the module's own top-level code (its require, module, exports and import.meta are
 // taken from a global set just for the import): wrapped in a function, all 2 MB of that
-// function had to be compiled again on every call (~25 ms). Runs the CLI part into
-// the given module object and returns true; false when the cache cannot be used (permissions not
-// granted, no home, a write error, a damaged file): the text is then compiled as it is.
+// function had to be compiled again on every call (~25 ms). Runs the CLI part into the
+// given module object and returns true; false when the cache cannot be used (permissions
+// not granted, no home, a write error, a damaged file): the text is then compiled as it is.
 async function __pvrCachedCli(module, cliMeta) {
   try {
     const granted = (d) => Deno.permissions.querySync(d).state === "granted";
-    if (!granted({ name: "env" })) return null;
+    if (!granted({ name: "env" })) return false;
     const env = (k) => Deno.env.get(k) || undefined;
     const base = env("PVR_BUNDLE_CACHE") ?? (env("DENO_DIR") ? env("DENO_DIR") + "/pvr" :
       env("XDG_CACHE_HOME") ? env("XDG_CACHE_HOME") + "/pvr" :
       env("HOME") ? env("HOME") + "/.cache/pvr" : undefined);
-    if (base === undefined || !base.startsWith("/")) return null;
+    if (base === undefined || !base.startsWith("/")) return false;
     if (!granted({ name: "read", path: base }) || !granted({ name: "write", path: base })) {
-      return null;
+      return false;
     }
     const name = "cli-${cliHash}.mjs";
     const path = base + "/" + name;
