@@ -2,7 +2,8 @@
  * Optional libc calls through Deno FFI, for what Deno has no API for: cloning a file's
  * extents (a "reflink": FICLONE on Linux, `clonefile` on macOS), `syncfs`, and a rename
  * that never replaces its target (`renameat2` with `RENAME_NOREPLACE`, Linux). It is also
- * the one loader of libc: native/walk_stat.ts takes its `statx` from {@link linuxLibc}.
+ * the one loader of libc: native/walk_stat.ts opens its own few `statx` symbols through
+ * {@link openLinuxLibc}, by the same rules.
  *
  * The library is opened lazily on the first call, with only the few symbols used, and
  * the outcome is cached. Anything that goes wrong while loading means "not available"
@@ -42,23 +43,6 @@ const LINUX_SYMBOLS = {
     result: "i32",
     optional: true,
   },
-  // For native/walk_stat.ts (glibc 2.28 and later; optional like renameat2):
-  // int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *buf)
-  statx: {
-    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
-    result: "i32",
-    optional: true,
-  },
-  // The same, with addresses as numbers: a tight loop over many paths of one buffer
-  // then makes no object per call.
-  statxAt: {
-    name: "statx",
-    parameters: ["i32", "usize", "i32", "u32", "usize"],
-    result: "i32",
-    optional: true,
-  },
-  // int *__errno_location(void)
-  __errno_location: { parameters: [], result: "pointer", optional: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The libc symbols loaded on Linux (see {@link linuxLibc}). */
@@ -265,6 +249,29 @@ export function linuxLibc(): LinuxLibc | null {
   return lib?.os === "linux" ? lib.fn : null;
 }
 
+/**
+ * Opens the libc of this process on Linux with just `symbols`, by the rules of every
+ * other call of this module (`--allow-ffi` granted, `PVR_NO_FFI` not `1`); null
+ * elsewhere or when it cannot be loaded. Each call opens anew: callers keep the result.
+ * Deno builds a trampoline per symbol when it opens a library (~0.2 ms each here), so a
+ * hot path that needs two calls opens a library with two symbols.
+ *
+ * Needs `--allow-ffi` (null without it; never prompts).
+ */
+export function openLinuxLibc<S extends Deno.ForeignLibraryInterface>(
+  symbols: S,
+): Deno.DynamicLibrary<S>["symbols"] | null {
+  if (ffiDisabledByEnv() || Deno.build.os !== "linux") return null;
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
+    return openFirst(LINUX_LIBC_NAMES, symbols);
+  } catch {
+    return null;
+  }
+}
+
+const LINUX_LIBC_NAMES = ["libc.so.6", "libc.so"];
+
 function libc(): Libc | null {
   if (ffiDisabledByEnv()) return null;
   if (cached === undefined) cached = load();
@@ -283,7 +290,7 @@ function load(): Libc | null {
     }
     switch (Deno.build.os) {
       case "linux": {
-        const fn = openFirst(["libc.so.6", "libc.so"], LINUX_SYMBOLS);
+        const fn = openFirst(LINUX_LIBC_NAMES, LINUX_SYMBOLS);
         return fn ? { os: "linux", fn } : off("libc not found");
       }
       case "darwin": {

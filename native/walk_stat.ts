@@ -17,7 +17,7 @@
  * @module
  */
 
-import { cString, type LinuxLibc, linuxLibc } from "./ffi.ts";
+import { cString, openLinuxLibc } from "./ffi.ts";
 
 /** Words (u32) per record. */
 export const RECORD_WORDS = 13;
@@ -57,8 +57,10 @@ export interface ProbeRoot {
   statBytes(relC: Uint8Array, want: Want, out: Uint32Array, at: number): number;
   /**
    * True when, for every `i < wants.length`, the path starting at byte `offsets[i]` of
-   * `names` (NUL-terminated) stats {@link STAT_OK} as `wants[i]` with the record at
-   * word `i * RECORD_WORDS` of `records`. Stops at the first difference.
+   * `names` (NUL-terminated before `offsets[i + 1]`, or at the end of `names` for the
+   * last) stats {@link STAT_OK} as `wants[i]` ({@link Want.File} or {@link Want.Dir})
+   * with the record at word `i * RECORD_WORDS` of `records`. Offsets increase. Stops at
+   * the first difference, or at anything malformed.
    */
   matchAll(
     names: Uint8Array,
@@ -92,14 +94,26 @@ const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 
-/** The libc calls the statx probe uses, all present (see native/ffi.ts for the loading). */
-interface Libc {
-  open: LinuxLibc["open"];
-  close: LinuxLibc["close"];
-  statx: NonNullable<LinuxLibc["statx"]>;
-  statxAt: NonNullable<LinuxLibc["statxAt"]>;
-  __errno_location: NonNullable<LinuxLibc["__errno_location"]>;
-}
+/**
+ * The libc calls of the statx probe, and nothing else: Deno builds a trampoline per
+ * symbol when it opens a library, and `pvr status` opens this one on its fast path.
+ */
+const STATX_SYMBOLS = {
+  // int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *buf)
+  // (glibc 2.28 and later)
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  // int open(const char *path, int flags, ... /* mode_t mode */)
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
+  // int *__errno_location(void)
+  __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Libc = Deno.DynamicLibrary<typeof STATX_SYMBOLS>["symbols"];
+
+/** Bytes kept in front of the names in {@link StatxRoot.matchAll}: the longest path. */
+const PATH_MAX = 4096;
 
 class StatxRoot implements ProbeRoot {
   private readonly fn: Libc;
@@ -156,36 +170,36 @@ class StatxRoot implements ProbeRoot {
   ): boolean {
     const n = wants.length;
     if (offsets.length < n || records.length < n * RECORD_WORDS) return false;
-    for (let i = 0; i < n; i++) {
-      // Every path must be non-empty and NUL-terminated inside `names`.
-      const off = offsets[i];
-      if (off >= names.length || (i > 0 && offsets[i - 1] >= off)) return false;
-    }
-    if (n > 0 && names[names.length - 1] !== 0) return false;
-    const base = addressOf(names);
-    const buf = addressOf(this.buf);
+    if (n === 0) return true;
+    const end = names.length;
+    if (end === 0 || names[end - 1] !== 0) return false;
+    // Each path is copied to the front of one buffer that holds the names after it, and
+    // that same buffer is passed on every call: V8's optimised code then calls statx
+    // directly, where an address computed per path (a number for a 64-bit parameter)
+    // throws the optimised loop away ("not a BigInt") and a view per path allocates.
+    const work = new Uint8Array(PATH_MAX + end);
+    work.set(names, PATH_MAX);
+    const buf = this.buf;
     const w = this.words;
-    // Deno takes a number for a 64-bit parameter too (addresses stay below 2^53).
-    const statxAt = this.fn.statxAt as unknown as (
-      fd: number,
-      path: number,
-      flags: number,
-      mask: number,
-      buf: number,
-    ) => number;
+    const statx = this.fn.statx;
     const fd = this.fd;
+    let prev = -1;
     for (let i = 0; i < n; i++) {
-      const want = wants[i];
       const off = offsets[i];
+      const next = i + 1 < n ? offsets[i + 1] : end;
+      // Paths are non-empty, in order, inside `names`, and NUL-terminated before the next.
+      if (off <= prev || next <= off || next > end || next - off > PATH_MAX) return false;
+      if (names[next - 1] !== 0) return false;
+      prev = off;
+      const want = wants[i];
+      if (want !== Want.File && want !== Want.Dir) return false;
+      work.copyWithin(0, PATH_MAX + off, PATH_MAX + next);
       const flags = (want === Want.File ? 0 : AT_SYMLINK_NOFOLLOW) |
         (names[off] === 0 ? AT_EMPTY_PATH : 0);
-      const r = statxAt(fd, base + off, flags, STATX_NEEDED, buf);
+      const r = statx(fd, work, flags, STATX_NEEDED, buf);
       if (r !== 0 || (w[0] & STATX_NEEDED) !== STATX_NEEDED) return false;
       const mode = w[7] & 0xffff;
-      const type = mode & S_IFMT;
-      if (want === Want.File ? type !== S_IFREG : want === Want.Dir ? type !== S_IFDIR : false) {
-        return false;
-      }
+      if ((mode & S_IFMT) !== (want === Want.File ? S_IFREG : S_IFDIR)) return false;
       const at = i * RECORD_WORDS;
       if (
         records[at] !== mode || records[at + 1] !== w[8] || records[at + 2] !== w[9] ||
@@ -209,11 +223,6 @@ class StatxRoot implements ProbeRoot {
     const p = this.fn.__errno_location();
     return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
   }
-}
-
-/** The address of a view's first byte, as a number (user-space addresses fit in 53 bits). */
-function addressOf(view: Uint8Array): number {
-  return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view)));
 }
 
 class StatxProbe implements StatProbe {
@@ -284,10 +293,16 @@ class DenoRoot implements ProbeRoot {
     wants: Uint8Array,
     records: Uint32Array,
   ): boolean {
+    const n = wants.length;
+    if (offsets.length < n || records.length < n * RECORD_WORDS) return false;
     const tmp = new Uint32Array(RECORD_WORDS);
-    for (let i = 0; i < wants.length; i++) {
+    for (let i = 0; i < n; i++) {
       const want = wants[i] as Want;
-      if (this.statBytes(names.subarray(offsets[i]), want, tmp, 0) !== STAT_OK) return false;
+      if (want !== Want.File && want !== Want.Dir) return false;
+      const off = offsets[i];
+      const next = i + 1 < n ? offsets[i + 1] : names.length;
+      if (next <= off || next > names.length || names[next - 1] !== 0) return false;
+      if (this.statBytes(names.subarray(off, next), want, tmp, 0) !== STAT_OK) return false;
       if (!sameRecord(tmp, 0, records, i * RECORD_WORDS)) return false;
     }
     return true;
@@ -318,19 +333,8 @@ export function statProbe(): StatProbe {
 
 function loadProbe(): StatProbe {
   try {
-    const fn = linuxLibc();
-    if (
-      fn === null || fn.statx === null || fn.statxAt === null || fn.__errno_location === null
-    ) {
-      return denoProbe;
-    }
-    return new StatxProbe({
-      open: fn.open,
-      close: fn.close,
-      statx: fn.statx,
-      statxAt: fn.statxAt,
-      __errno_location: fn.__errno_location,
-    });
+    const fn = openLinuxLibc(STATX_SYMBOLS);
+    return fn === null ? denoProbe : new StatxProbe(fn);
   } catch {
     return denoProbe; // no FFI here
   }

@@ -127,3 +127,69 @@ Deno.test("the statx probe reads the same size, inode, mode and mtime as Deno.st
     }
   });
 });
+
+for (const probe of probes) {
+  Deno.test(`${probe.kind} probe: matchAll confirms unchanged records and refuses anything else`, async () => {
+    await withTempDir(async (dir) => {
+      await tree(dir);
+      const paths: [string, Want][] = [
+        ["", Want.Dir],
+        ["d", Want.Dir],
+        ["plain.txt", Want.File],
+        ["d/inner.txt", Want.File],
+        ["é-ü.json", Want.File],
+        ["𝄞-clef.txt", Want.File],
+      ];
+      const enc = new TextEncoder();
+      const parts = paths.map(([p]) => enc.encode(`${p}\0`));
+      const names = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+      const offsets = new Uint32Array(paths.length);
+      let at = 0;
+      parts.forEach((b, i) => {
+        offsets[i] = at;
+        names.set(b, at);
+        at += b.length;
+      });
+      const wants = Uint8Array.from(paths.map(([, w]) => w));
+      const records = new Uint32Array(paths.length * RECORD_WORDS);
+      const root = probe.open(dir);
+      assert.ok(root);
+      try {
+        paths.forEach(([p, w], i) =>
+          assert.equal(root.stat(p, w, records, i * RECORD_WORDS), STAT_OK)
+        );
+        assert.equal(root.matchAll(names, offsets, wants, records), true);
+        assert.equal(
+          root.matchAll(names, offsets.subarray(0, 0), wants.subarray(0, 0), records),
+          true,
+        );
+        // Malformed input: decreasing offsets, a name without its NUL, a want of Any, a
+        // directory wanted as a file, records too short.
+        const swapped = offsets.slice();
+        [swapped[2], swapped[3]] = [swapped[3], swapped[2]];
+        assert.equal(root.matchAll(names, swapped, wants, records), false);
+        assert.equal(
+          root.matchAll(names.subarray(0, names.length - 1), offsets, wants, records),
+          false,
+        );
+        const noNul = names.slice();
+        noNul[offsets[3] - 1] = 0x78; // "plain.txt" runs into "d/inner.txt"
+        assert.equal(root.matchAll(noNul, offsets, wants, records), false);
+        const anyWant = wants.slice();
+        anyWant[2] = Want.Any;
+        assert.equal(root.matchAll(names, offsets, anyWant, records), false);
+        const dirAsFile = wants.slice();
+        dirAsFile[1] = Want.File;
+        assert.equal(root.matchAll(names, offsets, dirAsFile, records), false);
+        assert.equal(root.matchAll(names, offsets, wants, records.subarray(1)), false);
+        // A change to one file (size and mtime) is seen, and only through its record.
+        await Deno.writeTextFile(`${dir}/d/inner.txt`, "changed");
+        assert.equal(root.matchAll(names, offsets, wants, records), false);
+        assert.equal(root.stat("d/inner.txt", Want.File, records, 3 * RECORD_WORDS), STAT_OK);
+        assert.equal(root.matchAll(names, offsets, wants, records), true);
+      } finally {
+        root.close();
+      }
+    });
+  });
+}
