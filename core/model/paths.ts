@@ -42,6 +42,41 @@ export function validateStateKey(key: string): void {
 
 /** Why `key` is not a valid state key, or `undefined` when it is. */
 export function stateKeyProblem(key: string): string | undefined {
+  // Every key of a state is checked when the state is read: one scan, no allocation, for
+  // the common case (ASCII and valid). Anything else takes the rules below in order, so
+  // a key with several faults reports the first of them.
+  if (plainValidKey(key)) return undefined;
+  return keyProblemInOrder(key);
+}
+
+/**
+ * True when `key` is ASCII, at most {@link MAX_KEY_BYTES} long, and valid: no NUL, no
+ * leading `/`, no empty, `.` or `..` segment, first segment not `.pvr` or `.pv`. False
+ * says nothing (the full rules decide).
+ */
+function plainValidKey(key: string): boolean {
+  const n = key.length;
+  if (n === 0 || n > MAX_KEY_BYTES) return false;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? key.charCodeAt(i) : 0x2f;
+    if (c !== 0x2f) {
+      if (c === 0 || c >= 0x80) return false;
+      continue;
+    }
+    const len = i - start;
+    if (len === 0) return false; // empty segment (or a leading slash)
+    if (key.charCodeAt(start) === 0x2e) { // ".", "..", ".pv", ".pvr"
+      if (len === 1 || (len === 2 && key.charCodeAt(start + 1) === 0x2e)) return false;
+      if (start === 0 && isReservedTop(key.slice(0, i))) return false;
+    }
+    start = i + 1;
+  }
+  return true;
+}
+
+/** The full rules, in order (exported for the tests that hold the fast scan to them). */
+export function keyProblemInOrder(key: string): string | undefined {
   if (key === SPEC_KEY) return undefined;
   if (key === "") return "empty";
   if (key.charCodeAt(0) === 0x2f) return "absolute path";

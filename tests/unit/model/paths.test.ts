@@ -3,6 +3,7 @@ import {
   isIgnoredWalkPath,
   isSpecKey,
   joinKey,
+  keyProblemInOrder,
   MAX_KEY_BYTES,
   parentKey,
   stateKeyProblem,
@@ -103,4 +104,53 @@ Deno.test("parentKey() gives the directory part of a key", () => {
   assert.equal(parentKey("a/b/c"), "a/b");
   assert.equal(parentKey("a"), "");
   assert.equal(parentKey("#spec"), "");
+});
+
+Deno.test("stateKeyProblem(): the one-scan fast path agrees with the full rules on every key", () => {
+  // Keys built from the pieces that matter to the rules, in every order: separators,
+  // dots, the reserved names, NUL, non-ASCII and lone surrogates, the length limit.
+  const pieces = [
+    "a",
+    "/",
+    ".",
+    "..",
+    ".pv",
+    ".pvr",
+    ".pvrx",
+    "#spec",
+    "\0",
+    "é",
+    "𝄞",
+    "\ud800",
+    "b.json",
+    "\\",
+    " ",
+  ];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const keys = ["", "#spec", "a".repeat(MAX_KEY_BYTES), "a".repeat(MAX_KEY_BYTES + 1)];
+  keys.push(
+    `${"a/".repeat(MAX_KEY_BYTES / 2 - 1)}ab`,
+    `${"é".repeat(2048)}`,
+    `${"é".repeat(2049)}`,
+  );
+  for (const a of pieces) {
+    for (const b of pieces) {
+      keys.push(a + b);
+      for (const c of pieces) keys.push(a + b + c);
+    }
+  }
+  for (let i = 0; i < 20000; i++) {
+    let k = "";
+    const len = 1 + Math.floor(next() * 8);
+    for (let j = 0; j < len; j++) k += pieces[Math.floor(next() * pieces.length)];
+    keys.push(k);
+  }
+  let valid = 0;
+  for (const k of keys) {
+    const want = keyProblemInOrder(k);
+    assert.equal(stateKeyProblem(k), want, JSON.stringify(k));
+    if (want === undefined) valid++;
+  }
+  assert.ok(valid > 1000 && valid < keys.length - 1000, `${valid} of ${keys.length} valid`);
 });
