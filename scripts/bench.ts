@@ -47,6 +47,7 @@ import {
   table,
 } from "./bench/harness.ts";
 import { bigFilePaths, buildWorkload, W1, type WorkloadSpec } from "./bench/workload.ts";
+import { planFloors } from "./bench/floors.ts";
 
 // -- options -------------------------------------------------------------------------
 
@@ -339,6 +340,13 @@ async function figureHashing(): Promise<void> {
  */
 const PVR_LAZY = [DENO, "run", "-A", "--unstable-lazy-dynamic-imports", `${REPO_ROOT}/main.ts`];
 
+/** The floor programs of figures 2 and 3b (scripts/bench/floors.ts), planned once. */
+const FLOORS = `${REPO_ROOT}/scripts/bench/floors.ts`;
+let floorPlans: Promise<{ statList: string; placePlan: string }> | undefined;
+function floors(): Promise<{ statList: string; placePlan: string }> {
+  return floorPlans ??= planFloors(P.tree, P.objects, R);
+}
+
 /** 2. Unchanged `pvr status` vs `git status`, whole processes. */
 async function figureStatus(): Promise<void> {
   // Every timed run must be answered from the status snapshot (no file read but the
@@ -358,8 +366,13 @@ async function figureStatus(): Promise<void> {
     { timed: pvr(PVR_LAZY, ["status"], P.tree) },
     { timed: proc(["git", "status"], { env: GIT_ENV }) },
     { timed: proc([DENO, "run", "-A", P.empty], { env: DENO_ENV }) },
+    {
+      timed: proc([DENO, "run", "-A", FLOORS, "stat", (await floors()).statList, P.tree], {
+        env: DENO_ENV,
+      }),
+    },
   ], { runs: Math.max(opts.runs, 11), label: "2 status" });
-  const [bundle, main, lazy, git, empty] = s.map(median);
+  const [bundle, main, lazy, git, empty, floor] = s.map(median);
   ratioFigure("2a", "unchanged status of W1, bundle (dist/pvr.js)", bundle, "git status", git, 2);
   ratioFigure("2b", "unchanged status of W1, main.ts", main, "git status", git, 2);
   ratioFigure(
@@ -370,10 +383,19 @@ async function figureStatus(): Promise<void> {
     git,
     2,
   );
+  ratioFigure(
+    "2f",
+    "floor: a Deno script that only statx's every path an unchanged status looks at",
+    floor,
+    "git status",
+    git,
+    null,
+  );
   details.push(
     `2 status: bundle [${fmtSamples(s[0])}] ms; main.ts [${fmtSamples(s[1])}] ms; ` +
       `main.ts lazy [${fmtSamples(s[2])}] ms; git [${fmtSamples(s[3])}] ms; ` +
-      `\`deno run\` of an empty script [${fmtSamples(s[4])}] ms (median ${fmtMs(empty)})`,
+      `\`deno run\` of an empty script [${fmtSamples(s[4])}] ms (median ${fmtMs(empty)}); ` +
+      `floor (scripts/bench/floors.ts stat) [${fmtSamples(s[5])}] ms`,
   );
 }
 
@@ -460,6 +482,32 @@ async function figureCheckout(): Promise<void> {
     median(d.theirs),
     null,
     d,
+  );
+  // The floor of 3b: what no hardlink checkout can skip (make the directories, link
+  // every blob, create the inline JSON files), done by a bare Deno script.
+  const { placePlan } = await floors();
+  const f = await compare(
+    {
+      setup: () => rmrf(co),
+      timed: proc([DENO, "run", "-A", FLOORS, "place", placePlan, co], { env: DENO_ENV }),
+      cleanup: () => rmrf(co),
+    },
+    {
+      setup: () => rmrf(cp),
+      timed: proc(["cp", "-al", P.tree, cp]),
+      cleanup: () => rmrf(cp),
+    },
+    { runs: Math.max(opts.longRuns, 5), sync: true, label: "3f hardlink floor" },
+  );
+  ratioFigure(
+    "3f",
+    "floor: a Deno script that only makes the directories, links the blobs and writes the " +
+      "inline JSON files of W1",
+    median(f.ours),
+    "cp -al",
+    median(f.theirs),
+    null,
+    f,
   );
 }
 
