@@ -6,14 +6,15 @@
  * the standard tool says how much of a target is left for pvr's own work.
  *
  * ```sh
- * deno run -A scripts/bench/floors.ts stat  <list.json> <root>   # statx each path, nothing else
+ * deno run -A scripts/bench/floors.ts stat  <list.bin> <root>    # statx each path, nothing else
  * deno run -A scripts/bench/floors.ts place <plan.json> <root>   # mkdir, link, write; nothing else
  * ```
  *
- * `stat`: `list.json` is a JSON array of paths relative to `root` (what an unchanged
- * status must look at: every tracked file and every directory). Each is stat'ed with
- * one `statx` through FFI, relative to a descriptor of `root` (as pvr does), and its
- * record thrown away: no snapshot to read, no comparison.
+ * `stat`: `list.bin` holds the paths relative to `root`, each ended by a NUL (what an
+ * unchanged status must look at: every tracked file and every directory, the root as
+ * the empty path). Each is stat'ed with one `statx` through FFI, relative to a
+ * descriptor of `root` (as pvr does), and its record thrown away: no snapshot to check,
+ * no comparison.
  *
  * `place`: `plan.json` is `{ dirs, links, files }`: directories to make (parents
  * first), `[object path, target]` pairs to hardlink, and `[target, text]` pairs to write
@@ -26,7 +27,7 @@
  * @module
  */
 
-/** Writes `stat.json` and `place.json` into `outDir` for the committed tree `tree`. */
+/** Writes `floor-stat.bin` and `floor-place.json` into `outDir` for the committed tree `tree`. */
 export async function planFloors(tree: string, objectsDir: string, outDir: string): Promise<{
   statList: string;
   placePlan: string;
@@ -48,31 +49,35 @@ export async function planFloors(tree: string, objectsDir: string, outDir: strin
     }
   }
   const dirList = [...dirs].sort(); // a parent sorts before its children
-  const statList = `${outDir}/floor-stat.json`;
+  const statList = `${outDir}/floor-stat.bin`;
   const placePlan = `${outDir}/floor-place.json`;
   const keys = Object.keys(state).filter((k) => k !== "#spec");
-  await Deno.writeTextFile(statList, JSON.stringify(["", ...dirList, ...keys]));
+  await Deno.writeTextFile(statList, ["", ...dirList, ...keys].map((p) => `${p}\0`).join(""));
   await Deno.writeTextFile(placePlan, JSON.stringify({ dirs: dirList, links, files }));
   return { statList, placePlan };
 }
 
 function statFloor(listPath: string, root: string): void {
-  const paths = JSON.parse(Deno.readTextFileSync(listPath)) as string[];
+  // The paths as one NUL-separated buffer, after a gap: each path is copied to the
+  // front and the same buffer passed to every call (no string, no view per path).
+  const names = Deno.readFileSync(listPath);
+  const GAP = 4096;
+  const work = new Uint8Array(GAP + names.length);
+  work.set(names, GAP);
   const lib = Deno.dlopen("libc.so.6", {
     statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
     open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   });
-  const enc = new TextEncoder();
-  const fd = lib.symbols.open(enc.encode(`${root}\0`), 0o200000, /* O_DIRECTORY */ 0);
+  const fd = lib.symbols.open(new TextEncoder().encode(`${root}\0`), 0o200000, /* O_DIRECTORY */ 0);
   if (fd < 0) throw new Error(`cannot open ${root}`);
-  const path = new Uint8Array(4096);
   const buf = new Uint8Array(256);
-  for (const p of paths) {
-    const { written } = enc.encodeInto(p, path);
-    path[written] = 0;
+  for (let at = 0; at < names.length;) {
+    const end = names.indexOf(0, at) + 1;
+    work.copyWithin(0, GAP + at, GAP + end);
     // AT_SYMLINK_NOFOLLOW, plus AT_EMPTY_PATH for the root itself; TYPE|MODE|MTIME|CTIME|INO|SIZE
-    const flags = 0x100 | (written === 0 ? 0x1000 : 0);
-    if (lib.symbols.statx(fd, path, flags, 0x3c3, buf) !== 0) throw new Error(`statx ${p}`);
+    const flags = 0x100 | (end - at === 1 ? 0x1000 : 0);
+    if (lib.symbols.statx(fd, work, flags, 0x3c3, buf) !== 0) throw new Error(`statx at ${at}`);
+    at = end;
   }
 }
 
@@ -96,7 +101,7 @@ if (import.meta.main) {
   if (what === "stat" && input && root) statFloor(input, root);
   else if (what === "place" && input && root) placeFloor(input, root);
   else {
-    console.error("usage: floors.ts stat <list.json> <root> | place <plan.json> <root>");
+    console.error("usage: floors.ts stat <list.bin> <root> | place <plan.json> <root>");
     Deno.exit(2);
   }
 }
