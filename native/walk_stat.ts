@@ -332,12 +332,83 @@ export function statProbe(): StatProbe {
 }
 
 function loadProbe(): StatProbe {
-  try {
-    const fn = openLinuxLibc(STATX_SYMBOLS);
-    return fn === null ? denoProbe : new StatxProbe(fn);
-  } catch {
-    return denoProbe; // no FFI here
+  const fn = statxLibrary();
+  return fn === null ? denoProbe : new StatxProbe(fn);
+}
+
+/** undefined: not tried yet; null: not available here. */
+let statxLib: Libc | null | undefined;
+
+function statxLibrary(): Libc | null {
+  if (statxLib === undefined) {
+    try {
+      statxLib = openLinuxLibc(STATX_SYMBOLS);
+    } catch {
+      statxLib = null; // no FFI here
+    }
   }
+  return statxLib;
+}
+
+// -- one regular file, as the stat cache compares it -----------------------------------
+
+/**
+ * The fields of a file's stat that the stat cache compares, as `Deno.FileInfo` gives
+ * them: the mtime in milliseconds since the epoch, the ctime in whole seconds (as
+ * milliseconds), `dev` as glibc's `makedev` makes `st_dev`.
+ */
+export interface FileStamp {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly ino: number;
+  readonly dev: number;
+}
+
+const AT_FDCWD = -100;
+const statPath = new Uint8Array(PATH_MAX + 1);
+const statBuf = new Uint8Array(256);
+const statWords = new Uint32Array(statBuf.buffer);
+const pathEncoder = new TextEncoder();
+
+/**
+ * The stamp of the regular file at `path` (absolute, or relative to the working
+ * directory; symbolic links followed), through one `statx` by FFI: about a third of
+ * the time of `Deno.statSync`, and no `Date`s to collect. Null when the fast path cannot
+ * answer — FFI not available, any failure (a missing file, a dangling link, a path too
+ * long or holding a NUL), not a regular file, a time before 1970 — and the caller then
+ * takes `Deno.statSync`, which reports the exact error. Equal, field by field, to what
+ * `Deno.statSync` gives for the same file.
+ *
+ * Needs `--allow-ffi` for the fast path; FFI bypasses Deno's read permission, so the
+ * caller must hold `--allow-read` for `path` (Linux only).
+ */
+export function statRegularFile(path: string): FileStamp | null {
+  const lib = statxLibrary();
+  if (lib === null || path.includes("\0")) return null;
+  const { read, written } = pathEncoder.encodeInto(path, statPath);
+  if (read !== path.length || written >= PATH_MAX) return null;
+  statPath[written] = 0;
+  if (lib.statx(AT_FDCWD, statPath, 0, STATX_NEEDED, statBuf) !== 0) return null;
+  const w = statWords;
+  if ((w[0] & STATX_NEEDED) !== STATX_NEEDED || ((w[7] & S_IFMT) !== S_IFREG)) return null;
+  // stx_mtime @112 and stx_ctime @96: seconds (s64), nanoseconds; a negative or huge
+  // second count is left to Deno (it gives no date before the epoch).
+  if (w[29] >= 0x200000 || w[25] >= 0x200000) return null;
+  return {
+    size: w[10] + w[11] * TWO32,
+    mtimeMs: (w[28] + w[29] * TWO32) * 1000 + Math.floor(w[30] / 1e6),
+    // Deno's `ctime` carries whole seconds only: the same here, so entries compare.
+    ctimeMs: (w[24] + w[25] * TWO32) * 1000,
+    ino: w[8] + w[9] * TWO32,
+    dev: makedev(w[34], w[35]),
+  };
+}
+
+/** glibc's `makedev`, as a number (exact below 2^53, like Deno's own `dev`). */
+function makedev(major: number, minor: number): number {
+  return ((major & 0xfffff000) >>> 0) * TWO32 + ((minor & 0xffffff00) >>> 0) * 4096 +
+    (major & 0xfff) * 256 + (minor & 0xff);
 }
 
 /** Compares a record in `a` at `i` with one in `b` at `j`. */

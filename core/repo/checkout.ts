@@ -27,6 +27,7 @@ import { validateStateKey } from "../model/paths.ts";
 import { isInlineJson, type State } from "../model/state.ts";
 import { linkOrRefused, placeFile, type PlaceMethod } from "../../native/place_file.ts";
 import { syncPaths } from "../../native/durability.ts";
+import { statRegularFile } from "../../native/walk_stat.ts";
 import { sha256File } from "../store/hash.ts";
 import type { Repo } from "./repo.ts";
 import type { StatCache } from "./stat_cache.ts";
@@ -557,7 +558,7 @@ async function placeFresh(f: FreshPass, key: string, sha: string): Promise<Place
     if (linked) {
       f.written.push(target);
       f.placed.add(key);
-      const st = Deno.statSync(target);
+      const st = statRegularFile(target) ?? Deno.statSync(target);
       if (!cache.objectTrusted(sha, st)) {
         await verifyLinked(target, sha, key);
         cache.recordObject(sha, st);

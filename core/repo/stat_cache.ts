@@ -35,6 +35,7 @@
 
 import { writeFileAtomic } from "../../native/durability.ts";
 import {
+  type FileStamp,
   mtimeBefore,
   type ProbeRoot,
   RECORD_WORDS,
@@ -56,21 +57,28 @@ interface CacheFile {
   objects: Record<string, Entry>;
 }
 
-function stamp(st: Deno.FileInfo, sha: string): Entry {
-  return [
-    st.size,
-    st.mtime?.getTime() ?? -1,
-    st.ctime?.getTime() ?? -1,
-    st.ino ?? -1,
-    st.dev,
-    sha,
-  ];
+/**
+ * A stat as the cache takes it: `Deno.FileInfo`, or the {@link FileStamp} of
+ * `statRegularFile` (the same numbers, without the `Date`s).
+ */
+export type CacheStat = Deno.FileInfo | FileStamp;
+
+function mtimeOf(st: CacheStat): number {
+  return "mtimeMs" in st ? st.mtimeMs : st.mtime?.getTime() ?? -1;
 }
 
-function matches(e: Entry | undefined, st: Deno.FileInfo, writtenMs: number): boolean {
+function ctimeOf(st: CacheStat): number {
+  return "ctimeMs" in st ? st.ctimeMs : st.ctime?.getTime() ?? -1;
+}
+
+function stamp(st: CacheStat, sha: string): Entry {
+  return [st.size, mtimeOf(st), ctimeOf(st), st.ino ?? -1, st.dev, sha];
+}
+
+function matches(e: Entry | undefined, st: CacheStat, writtenMs: number): boolean {
   if (!e) return false;
-  const mtime = st.mtime?.getTime() ?? -1;
-  return e[0] === st.size && e[1] === mtime && e[2] === (st.ctime?.getTime() ?? -1) &&
+  const mtime = mtimeOf(st);
+  return e[0] === st.size && e[1] === mtime && e[2] === ctimeOf(st) &&
     e[3] === (st.ino ?? -1) && e[4] === st.dev && mtime >= 0 && mtime < writtenMs;
 }
 
@@ -120,13 +128,13 @@ export class StatCache {
   }
 
   /** The cached sha of a working file whose stat is `st`, when still valid. */
-  lookupFile(key: string, st: Deno.FileInfo): string | undefined {
+  lookupFile(key: string, st: CacheStat): string | undefined {
     const e = this.files.get(key);
     return matches(e, st, this.writtenMs) ? e![5] : undefined;
   }
 
   /** Records that the working file `key`, with stat `st`, hashes to `sha`. */
-  recordFile(key: string, st: Deno.FileInfo, sha: string): void {
+  recordFile(key: string, st: CacheStat, sha: string): void {
     this.files.set(key, stamp(st, sha));
     this.dirty = true;
   }
@@ -142,16 +150,16 @@ export class StatCache {
   }
 
   /** True when the object file (with stat `st`) was verified before and is unchanged. */
-  objectTrusted(sha: string, st: Deno.FileInfo): boolean {
+  objectTrusted(sha: string, st: CacheStat): boolean {
     // Not ctime: every hardlink made to (or removed from) an object moves its ctime,
     // and objects are read-only, immutable files — size, mtime and inode identify one.
     const e = this.objects.get(sha);
-    return e !== undefined && e[0] === st.size && e[1] === (st.mtime?.getTime() ?? -1) &&
+    return e !== undefined && e[0] === st.size && e[1] === mtimeOf(st) &&
       e[3] === (st.ino ?? -1) && e[4] === st.dev;
   }
 
   /** Records that the object file with stat `st` holds the bytes named `sha`. */
-  recordObject(sha: string, st: Deno.FileInfo): void {
+  recordObject(sha: string, st: CacheStat): void {
     this.objects.set(sha, stamp(st, sha));
     this.dirty = true;
   }

@@ -11,6 +11,7 @@ import {
   STAT_OK,
   STAT_OTHER,
   type StatProbe,
+  statRegularFile,
   Want,
 } from "../../../native/walk_stat.ts";
 import { withTempDir, writeTree } from "../../support/temp.ts";
@@ -193,3 +194,38 @@ for (const probe of probes) {
     });
   });
 }
+
+Deno.test("statRegularFile gives Deno.statSync's numbers for a regular file, and null otherwise", async () => {
+  if (!ffi) return; // no FFI here: callers take Deno.statSync
+  const roots = [await Deno.makeTempDir()];
+  try {
+    roots.push(await Deno.makeTempDir({ dir: "/dev/shm" })); // another file system (tmpfs)
+  } catch {
+    // no /dev/shm here
+  }
+  try {
+    for (const root of roots) {
+      await tree(root);
+      await Deno.utime(`${root}/plain.txt`, 1_000_000_000.123456, 1_234_567_890.987654);
+      for (const rel of [...NAMES, "link"]) {
+        const got = statRegularFile(`${root}/${rel}`);
+        const want = Deno.statSync(`${root}/${rel}`); // symbolic links followed, as here
+        assert.ok(got, `${root}/${rel}`);
+        assert.deepEqual(got, {
+          size: want.size,
+          mtimeMs: want.mtime!.getTime(),
+          ctimeMs: want.ctime!.getTime(),
+          ino: want.ino,
+          dev: want.dev,
+        }, `${root}/${rel}`);
+      }
+      // Every other case is left to Deno.statSync, which reports it.
+      for (const rel of ["d", "dirlink", "dangling", "missing", "plain.txt\0x"]) {
+        assert.equal(statRegularFile(`${root}/${rel}`), null, rel);
+      }
+      assert.equal(statRegularFile(`${root}/${"x/".repeat(2100)}y`), null);
+    }
+  } finally {
+    for (const root of roots) await Deno.remove(root, { recursive: true });
+  }
+});
