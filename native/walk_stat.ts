@@ -381,7 +381,7 @@ const pathEncoder = new TextEncoder();
  * `Deno.statSync` gives for the same file.
  *
  * Needs `--allow-ffi` for the fast path; FFI bypasses Deno's read permission, so the
- * caller must hold `--allow-read` for `path` (Linux only).
+ * caller must hold `--allow-read` for `path` (see {@link readGranted}; Linux only).
  */
 export function statRegularFile(path: string): FileStamp | null {
   const lib = statxLibrary();
@@ -403,6 +403,19 @@ export function statRegularFile(path: string): FileStamp | null {
     ino: w[8] + w[9] * TWO32,
     dev: makedev(w[34], w[35]),
   };
+}
+
+/**
+ * True when Deno's read permission covers `path` (and so everything under it). FFI
+ * calls bypass Deno's permissions: callers of {@link statRegularFile} ask this once for
+ * the tree they walk, and take `Deno.statSync` (which checks) when it is false.
+ */
+export function readGranted(path: string): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "read", path }).state === "granted";
+  } catch {
+    return false;
+  }
 }
 
 /** glibc's `makedev`, as a number (exact below 2^53, like Deno's own `dev`). */

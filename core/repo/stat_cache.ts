@@ -35,9 +35,11 @@
 
 import { writeFileAtomic } from "../../native/durability.ts";
 import {
+  denoProbe,
   type FileStamp,
   mtimeBefore,
   type ProbeRoot,
+  readGranted,
   RECORD_WORDS,
   sameRecord,
   STAT_MISSING,
@@ -464,7 +466,8 @@ export class StatusSnapshotRecorder {
  * snapshot, anything changed, a recovery due, an error of any kind). Reads nothing
  * but the stat cache and stats; changes nothing.
  *
- * Needs `--allow-read`; uses statx through FFI when `--allow-ffi` is granted.
+ * Needs `--allow-read` for `dir` (without it: null); uses statx through FFI when
+ * `--allow-ffi` is granted.
  */
 export function readStatusSnapshot(
   dir: string,
@@ -475,6 +478,9 @@ export function readStatusSnapshot(
     g[KNOWN_MISS] = null;
     return null;
   }
+  // statx through FFI does not check Deno's permissions: answer only for a tree the
+  // caller may read (the full computation reports the denial).
+  if (probe.kind !== denoProbe.kind && !readGranted(dir)) return null;
   let root: ProbeRoot | null = null;
   try {
     root = probe.open(dir);

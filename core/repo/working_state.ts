@@ -13,7 +13,7 @@ import { isInlineJson, type State } from "../model/state.ts";
 import { sha256File } from "../store/hash.ts";
 import type { Repo } from "./repo.ts";
 import type { CacheStat, StatCache, StatusSnapshotRecorder } from "./stat_cache.ts";
-import { statRegularFile } from "../../native/walk_stat.ts";
+import { readGranted, statRegularFile } from "../../native/walk_stat.ts";
 
 /** A tracked raw (blob) file of the working tree. */
 export interface RawFile {
@@ -67,14 +67,16 @@ export interface WalkEntry {
 
 /**
  * Walks `root` in code-point order (directories are not followed through symlinks;
- * top-level `.pvr` and `.pv` are skipped; unreadable directories are skipped) and
- * yields every non-directory entry. `onDir` is called with each directory's relative
- * path (`""` for the root) just before it is read.
+ * top-level `.pvr` and `.pv` are skipped) and yields every non-directory entry. `onDir`
+ * is called with each directory's relative path (`""` for the root) just before it is
+ * read. A directory that cannot be read is passed to `onUnreadable` (which may throw)
+ * and skipped.
  */
 export function* walkTree(
   root: string,
   skipDir?: string,
   onDir?: (rel: string) => void,
+  onUnreadable?: (rel: string, err: unknown) => void,
 ): Generator<WalkEntry> {
   const stack: string[] = [""];
   while (stack.length > 0) {
@@ -85,7 +87,8 @@ export function* walkTree(
     let entries: Deno.DirEntry[];
     try {
       entries = Array.from(Deno.readDirSync(abs));
-    } catch {
+    } catch (err) {
+      onUnreadable?.(rel, err);
       continue;
     }
     entries.sort((a, b) => compareCodePoints(a.name, b.name));
@@ -102,11 +105,11 @@ export function* walkTree(
 
 /**
  * The stat of a walked file, symbolic links followed: through one `statx` by FFI where
- * it can (a third of `Deno.statSync`'s time); any other case by `Deno.statSync`, whose
- * errors name the problem.
+ * it can and `fastStat` allows (a third of `Deno.statSync`'s time); any other case by
+ * `Deno.statSync`, whose errors name the problem.
  */
-function statTarget(entry: WalkEntry): CacheStat {
-  const fast = statRegularFile(entry.path);
+function statTarget(entry: WalkEntry, fastStat: boolean): CacheStat {
+  const fast = fastStat ? statRegularFile(entry.path) : null;
   if (fast !== null) return fast;
   let st: Deno.FileInfo;
   try {
@@ -144,8 +147,22 @@ export async function computeWorkingState(
   const skipDir = objectsDir.startsWith(repo.dir + "/") ? objectsDir : undefined;
 
   const recorder = opts.recorder;
+  const fastStat = readGranted(repo.dir); // the FFI stat does not check Deno's permissions
   const onDir = recorder ? (rel: string) => recorder.directory(rel) : undefined;
-  for (const entry of walkTree(repo.dir, skipDir, onDir)) {
+  // A directory that cannot be read (permissions) is skipped when nothing tracked can be
+  // in it; when something can, the command fails: the Go pvr skipped it silently, and
+  // its tracked files then looked removed, and a commit dropped them from the state.
+  const onUnreadable = (rel: string, err: unknown) => {
+    // What the directory holds is unknown: no status snapshot may stand for this result.
+    recorder?.stop();
+    if (!holdsTracked(repo, rel, opts.extra)) return;
+    throw new PvrError(
+      "BAD_WORKTREE",
+      `cannot read directory ${rel === "" ? repo.dir : rel}: ${(err as Error).message}`,
+      { cause: err, path: rel },
+    );
+  };
+  for (const entry of walkTree(repo.dir, skipDir, onDir, onUnreadable)) {
     const { key } = entry;
     const added = repo.added.get(key);
     const extraForce = opts.extra?.get(key);
@@ -157,7 +174,7 @@ export async function computeWorkingState(
     }
     const force = (added?.ForceObject ?? false) || (extraForce ?? false);
     recorder?.file(key);
-    const st = statTarget(entry);
+    const st = statTarget(entry, fastStat);
     if (isInlineJson(key, pristine.get(key), force)) {
       // Synchronous: for a small file an async op costs more than the read itself
       // (200 JSON files: about 60 ms async, 3 ms sync, measured on a loaded machine).
@@ -182,4 +199,14 @@ export async function computeWorkingState(
   }
   untracked.sort(compareCodePoints);
   return { state, untracked, raw, hashed, stored };
+}
+
+/** True when a tracked key (committed, added or extra) lies under directory `rel`. */
+function holdsTracked(repo: Repo, rel: string, extra?: ReadonlyMap<string, boolean>): boolean {
+  const prefix = rel === "" ? "" : `${rel}/`;
+  const under = (key: string) => key !== "#spec" && key.startsWith(prefix);
+  for (const key of repo.pristine.keys()) if (under(key)) return true;
+  for (const key of repo.added.keys()) if (under(key)) return true;
+  for (const key of extra?.keys() ?? []) if (under(key)) return true;
+  return false;
 }
