@@ -76,7 +76,10 @@ export interface ProbeRoot {
 export interface StatProbe {
   /** `"statx"` or `"deno"`: records of different kinds are not comparable. */
   readonly kind: string;
-  /** Opens `root` (absolute) for relative stats; null when it cannot be opened. */
+  /**
+   * Opens `root` (absolute) for relative stats; null when it cannot be opened (or, for
+   * the FFI probe, when Deno's read permission does not cover it).
+   */
   open(root: string): ProbeRoot | null;
 }
 
@@ -232,7 +235,8 @@ class StatxProbe implements StatProbe {
     this.fn = fn;
   }
   open(root: string): ProbeRoot | null {
-    const c = cString(root);
+    // FFI calls bypass Deno's permissions: only a tree the caller may read is opened.
+    const c = readGranted(root) ? cString(root) : null;
     if (c === null) return null;
     const fd = this.fn.open(c, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     return fd < 0 ? null : new StatxRoot(this.fn, fd);
@@ -367,9 +371,9 @@ export interface FileStamp {
 
 const AT_FDCWD = -100;
 const statPath = new Uint8Array(PATH_MAX + 1);
-const statBuf = new Uint8Array(256);
-const statWords = new Uint32Array(statBuf.buffer);
+const statRecord = new Uint32Array(RECORD_WORDS);
 const pathEncoder = new TextEncoder();
+let cwdRoot: StatxRoot | null | undefined;
 
 /**
  * The stamp of the regular file at `path` (absolute, or relative to the working
@@ -380,37 +384,48 @@ const pathEncoder = new TextEncoder();
  * takes `Deno.statSync`, which reports the exact error. Equal, field by field, to what
  * `Deno.statSync` gives for the same file.
  *
- * Needs `--allow-ffi` for the fast path; FFI bypasses Deno's read permission, so the
- * caller must hold `--allow-read` for `path` (see {@link readGranted}; Linux only).
+ * Needs `--allow-ffi` for the fast path; FFI bypasses Deno's read permission: callers
+ * take it through {@link fileStatterFor}, which checks that permission once per tree
+ * (Linux only).
  */
 export function statRegularFile(path: string): FileStamp | null {
-  const lib = statxLibrary();
-  if (lib === null || path.includes("\0")) return null;
+  if (cwdRoot === undefined) {
+    const lib = statxLibrary();
+    cwdRoot = lib === null ? null : new StatxRoot(lib, AT_FDCWD);
+  }
+  if (cwdRoot === null || path.includes("\0")) return null;
   const { read, written } = pathEncoder.encodeInto(path, statPath);
   if (read !== path.length || written >= PATH_MAX) return null;
   statPath[written] = 0;
-  if (lib.statx(AT_FDCWD, statPath, 0, STATX_NEEDED, statBuf) !== 0) return null;
-  const w = statWords;
-  if ((w[0] & STATX_NEEDED) !== STATX_NEEDED || ((w[7] & S_IFMT) !== S_IFREG)) return null;
-  // stx_mtime @112 and stx_ctime @96: seconds (s64), nanoseconds; a negative or huge
-  // second count is left to Deno (it gives no date before the epoch).
-  if (w[29] >= 0x200000 || w[25] >= 0x200000) return null;
+  const r = statRecord;
+  if (cwdRoot.statBytes(statPath, Want.File, r, 0) !== STAT_OK) return null;
+  // A negative or huge second count is left to Deno (it gives no date before 1970).
+  if (r[MTIME_SEC_HI] >= 0x200000 || r[9] >= 0x200000) return null;
   return {
-    size: w[10] + w[11] * TWO32,
-    mtimeMs: (w[28] + w[29] * TWO32) * 1000 + Math.floor(w[30] / 1e6),
+    size: r[3] + r[4] * TWO32,
+    mtimeMs: (r[MTIME_SEC_LO] + r[MTIME_SEC_HI] * TWO32) * 1000 + Math.floor(r[MTIME_NSEC] / 1e6),
     // Deno's `ctime` carries whole seconds only: the same here, so entries compare.
-    ctimeMs: (w[24] + w[25] * TWO32) * 1000,
-    ino: w[8] + w[9] * TWO32,
-    dev: makedev(w[34], w[35]),
+    ctimeMs: (r[8] + r[9] * TWO32) * 1000,
+    ino: r[1] + r[2] * TWO32,
+    dev: makedev(r[11], r[12]),
   };
 }
 
 /**
- * True when Deno's read permission covers `path` (and so everything under it). FFI
- * calls bypass Deno's permissions: callers of {@link statRegularFile} ask this once for
- * the tree they walk, and take `Deno.statSync` (which checks) when it is false.
+ * The way to stat regular files under `root`: {@link statRegularFile} when FFI is
+ * available and Deno's read permission covers `root` (FFI calls bypass it), else a
+ * function that always answers null (the caller's `Deno.statSync` path, which checks).
  */
-export function readGranted(path: string): boolean {
+export function fileStatterFor(root: string): (path: string) => FileStamp | null {
+  return statxLibrary() !== null && readGranted(root) ? statRegularFile : noStamp;
+}
+
+function noStamp(): null {
+  return null;
+}
+
+/** True when Deno's read permission covers `path` (and so everything under it). */
+function readGranted(path: string): boolean {
   try {
     return Deno.permissions.querySync({ name: "read", path }).state === "granted";
   } catch {

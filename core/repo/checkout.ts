@@ -27,7 +27,7 @@ import { validateStateKey } from "../model/paths.ts";
 import { isInlineJson, type State } from "../model/state.ts";
 import { linkOrRefused, placeFile, type PlaceMethod } from "../../native/place_file.ts";
 import { syncPaths } from "../../native/durability.ts";
-import { readGranted, statRegularFile } from "../../native/walk_stat.ts";
+import { type FileStamp, fileStatterFor } from "../../native/walk_stat.ts";
 import { sha256File } from "../store/hash.ts";
 import type { Repo } from "./repo.ts";
 import type { StatCache } from "./stat_cache.ts";
@@ -414,7 +414,7 @@ async function writeState(
       written,
       placed,
       objects,
-      fastStat: readGranted(repo.dir),
+      fastStat: fileStatterFor(repo.dir),
     };
     try {
       for (const key of pre.fresh) {
@@ -530,8 +530,8 @@ interface FreshPass {
   placed: Set<string>;
   /** Objects checked for the second pass (see {@link Preflight.objects}). */
   objects: Map<string, Deno.FileInfo>;
-  /** New links may be stat'ed through FFI (Deno's read permission covers the tree). */
-  fastStat: boolean;
+  /** Stats a new link through FFI where it may (see `fileStatterFor`), else null. */
+  fastStat: (path: string) => FileStamp | null;
 }
 
 /**
@@ -561,7 +561,7 @@ async function placeFresh(f: FreshPass, key: string, sha: string): Promise<Place
     if (linked) {
       f.written.push(target);
       f.placed.add(key);
-      const st = (f.fastStat ? statRegularFile(target) : null) ?? Deno.statSync(target);
+      const st = f.fastStat(target) ?? Deno.statSync(target);
       if (!cache.objectTrusted(sha, st)) {
         await verifyLinked(target, sha, key);
         cache.recordObject(sha, st);

@@ -35,11 +35,9 @@
 
 import { writeFileAtomic } from "../../native/durability.ts";
 import {
-  denoProbe,
   type FileStamp,
   mtimeBefore,
   type ProbeRoot,
-  readGranted,
   RECORD_WORDS,
   sameRecord,
   STAT_MISSING,
@@ -478,9 +476,6 @@ export function readStatusSnapshot(
     g[KNOWN_MISS] = null;
     return null;
   }
-  // statx through FFI does not check Deno's permissions: answer only for a tree the
-  // caller may read (the full computation reports the denial).
-  if (probe.kind !== denoProbe.kind && !readGranted(dir)) return null;
   let root: ProbeRoot | null = null;
   try {
     root = probe.open(dir);

@@ -13,7 +13,7 @@ import { isInlineJson, type State } from "../model/state.ts";
 import { sha256File } from "../store/hash.ts";
 import type { Repo } from "./repo.ts";
 import type { CacheStat, StatCache, StatusSnapshotRecorder } from "./stat_cache.ts";
-import { readGranted, statRegularFile } from "../../native/walk_stat.ts";
+import { type FileStamp, fileStatterFor } from "../../native/walk_stat.ts";
 
 /** A tracked raw (blob) file of the working tree. */
 export interface RawFile {
@@ -105,11 +105,14 @@ export function* walkTree(
 
 /**
  * The stat of a walked file, symbolic links followed: through one `statx` by FFI where
- * it can and `fastStat` allows (a third of `Deno.statSync`'s time); any other case by
- * `Deno.statSync`, whose errors name the problem.
+ * it can (`fastStat`, from `fileStatterFor`: a third of `Deno.statSync`'s time); any
+ * other case by `Deno.statSync`, whose errors name the problem.
  */
-function statTarget(entry: WalkEntry, fastStat: boolean): CacheStat {
-  const fast = fastStat ? statRegularFile(entry.path) : null;
+function statTarget(
+  entry: WalkEntry,
+  fastStat: (path: string) => FileStamp | null,
+): CacheStat {
+  const fast = fastStat(entry.path);
   if (fast !== null) return fast;
   let st: Deno.FileInfo;
   try {
@@ -147,7 +150,7 @@ export async function computeWorkingState(
   const skipDir = objectsDir.startsWith(repo.dir + "/") ? objectsDir : undefined;
 
   const recorder = opts.recorder;
-  const fastStat = readGranted(repo.dir); // the FFI stat does not check Deno's permissions
+  const fastStat = fileStatterFor(repo.dir);
   const onDir = recorder ? (rel: string) => recorder.directory(rel) : undefined;
   // A directory that cannot be read (permissions) is skipped when nothing tracked can be
   // in it; when something can, the command fails: the Go pvr skipped it silently, and
