@@ -186,16 +186,12 @@ async function placeBlob(
 ): Promise<PlaceMethod> {
   const objPath = repo.store.pathOf(sha);
   st ??= statObject(repo, sha);
-  if (!cache.objectTrusted(sha, st)) {
-    if (hardlink) {
-      await verifyObject(repo, sha);
-      cache.recordObject(sha, st);
-    } else {
-      await repo.store.copyTo(sha, tmp, 0o644);
-      cache.recordObject(sha, st);
-      return "copy";
-    }
+  if (!hardlink && !cache.objectTrusted(sha, st)) {
+    await repo.store.copyTo(sha, tmp, 0o644); // verified on the way
+    cache.recordObject(sha, st);
+    return "copy";
   }
+  await trustObject(repo, cache, sha, st);
   return await placeFile(objPath, tmp, hardlink ? "hardlink" : "auto", {
     mode: 0o644,
     srcInfo: st,
@@ -216,6 +212,22 @@ function missingObject(repo: Repo, sha: string, key?: string): PvrError {
     `object ${sha} is missing from ${repo.store.location}`,
     key === undefined ? undefined : { path: key },
   );
+}
+
+/**
+ * Makes sure object `sha`, whose stat is `st`, holds its bytes: when the stat cache does
+ * not vouch for it, it is hashed (anything but a match is an error) and recorded.
+ */
+async function trustObject(
+  repo: Repo,
+  cache: StatCache,
+  sha: string,
+  st: Deno.FileInfo,
+  key?: string,
+): Promise<void> {
+  if (cache.objectTrusted(sha, st)) return;
+  await verifyObject(repo, sha, key);
+  cache.recordObject(sha, st);
 }
 
 /** Hashes an object; anything but a match is an error. */
@@ -366,10 +378,7 @@ async function preflight(
     if (current && alreadyRight(repo, key, sha, hardlink, cache, current)) continue;
     if (objects.has(sha)) continue;
     const st = statObject(repo, sha, key);
-    if (!cache.objectTrusted(sha, st)) {
-      await verifyObject(repo, sha, key);
-      cache.recordObject(sha, st);
-    }
+    await trustObject(repo, cache, sha, st, key);
     objects.set(sha, st);
   }
   return { objects, fresh, missing };
@@ -571,10 +580,7 @@ async function placeFresh(f: FreshPass, key: string, sha: string): Promise<Place
     }
   }
   const objSt = statObject(repo, sha, key);
-  if (!cache.objectTrusted(sha, objSt)) {
-    await verifyObject(repo, sha, key);
-    cache.recordObject(sha, objSt);
-  }
+  await trustObject(repo, cache, sha, objSt, key);
   f.objects.set(sha, objSt);
   if (lstatOrNull(target) !== null) return null;
   // The file system refused the link just tried: a copy, as placeFile's hardlink
