@@ -27,6 +27,8 @@
  * @module
  */
 
+import { isObjectId } from "../../core/model/object_id.ts";
+
 /** Writes `floor-stat.bin` and `floor-place.json` into `outDir` for the committed tree `tree`. */
 export async function planFloors(tree: string, objectsDir: string, outDir: string): Promise<{
   statList: string;
@@ -42,7 +44,7 @@ export async function planFloors(tree: string, objectsDir: string, outDir: strin
   for (const [key, value] of Object.entries(state)) {
     if (key === "#spec") continue;
     for (let i = key.indexOf("/"); i >= 0; i = key.indexOf("/", i + 1)) dirs.add(key.slice(0, i));
-    if (typeof value === "string" && /^[0-9a-f]{64}$/i.test(value)) {
+    if (isObjectId(value)) {
       links.push([`${objectsDir}/${value.toLowerCase()}`, key]);
     } else {
       files.push([key, await Deno.readTextFile(`${tree}/${key}`)]);
